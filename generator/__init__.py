@@ -1,0 +1,1 @@
+"""tinyms-new: load and validate specs, render standardized projects."""
