@@ -1,0 +1,1 @@
+"""Pytest fixtures for dataset tests: a local HTTP server and dataset folders."""
