@@ -145,7 +145,9 @@ def _resolve_without_lr(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def _check_schedule_values(values: Sequence[float]) -> None:
     if not values:
-        raise InvalidArgumentError("The learning-rate schedule is empty; expected one value per step.")
+        raise InvalidArgumentError(
+            "The learning-rate schedule is empty; expected one value per step."
+        )
     for step, value in enumerate(values):
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise InvalidArgumentError(
