@@ -5,7 +5,7 @@ convolutions on AMD CPUs that report AVX-512; limiting it to AVX2 makes LeNet5
 training about 7x faster with the same outputs (``benchmarks/isa_speed.py``).
 oneDNN reads ``ONEDNN_MAX_CPU_ISA`` once per process, so tinyms sets it when
 the package is imported, unless the user already set it. To keep oneDNN's own
-choice, set ``ONEDNN_MAX_CPU_ISA=DEFAULT`` before importing tinyms.
+choice, set ``ONEDNN_MAX_CPU_ISA=ALL`` before importing tinyms.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ __all__ = ["save_checkpoint_atomic", "read_checkpoint", "load_matching", "LoadRe
 
 logger = logging.getLogger(__name__)
 
-# Share of the network's parameters that may be skipped before a load is
-# rejected as "not this network": a new classification head is a few percent.
+# Share of the network's parameter elements that may stay unloaded before a load
+# is rejected as "not this network": a new classification head is a few percent.
 MAX_SKIPPED_FRACTION = 0.5
 
 
@@ -142,7 +142,8 @@ def load_matching(
 
     Raises:
         CheckpointError: nothing matches, more than half of the network's
-            parameters would stay unloaded, or ``strict`` and anything differs.
+            weights (counted in elements) would stay unloaded, or ``strict`` and
+            anything differs.
     """
     own = target.parameters_dict()
     to_load: dict[str, Any] = {}
@@ -162,18 +163,19 @@ def load_matching(
     report = LoadReport(sorted(to_load), skipped, missing, sorted(unexpected))
 
     network_loaded = [name for name in to_load if name in network_names]
+    total_size = sum(int(own[name].size) for name in network_names if name in own)
+    loaded_size = sum(int(own[name].size) for name in network_loaded)
     if not network_loaded:
         raise CheckpointError(
             f"No parameter of checkpoint {source!r} matches the network by name and shape "
             f"({report.summary()}). It was saved from another network; build the network "
             "that wrote it, or use a checkpoint of this one."
         )
-    unloaded = len(network_names) - len(network_loaded)
-    if unloaded > MAX_SKIPPED_FRACTION * len(network_names):
+    if total_size - loaded_size > MAX_SKIPPED_FRACTION * total_size:
         raise CheckpointError(
-            f"Checkpoint {source!r} fits only {len(network_loaded)} of the network's "
-            f"{len(network_names)} parameters ({report.summary()}). It was probably saved from "
-            "another network or configuration; check the model name and its arguments."
+            f"Checkpoint {source!r} fits only {loaded_size} of the network's {total_size} "
+            f"weights ({report.summary()}). It was probably saved from another network or "
+            "configuration; check the model name and its arguments."
         )
     network_missing = [name for name in missing if name in network_names]
     network_skipped = [name for name in skipped if name in network_names]
