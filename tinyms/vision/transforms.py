@@ -423,12 +423,15 @@ def _builder(cls: type[DatasetTransform]) -> Any:
         std: list[float] | None = None,
         class_names: list[str] | None = None,
     ) -> DatasetTransform:
+        if dataset is None:
+            dataset = _default_dataset(cls.name)
         values = _resolve_defaults(cls.name, dataset, channels, mean, std, class_names)
         return cls(dataset, image_size=image_size, channels=channels, **values)
 
     build.__name__ = build.__qualname__ = cls.name
     build.__doc__ = (
-        f"Build a {cls.__name__} with the statistics of ``dataset`` (a dataset catalog name)."
+        f"Build a {cls.__name__} with the statistics of ``dataset`` (a dataset catalog name; "
+        "None takes the dataset that uses this transform)."
     )
     return TRANSFORMS.register(cls.name)(build)
 
@@ -440,6 +443,20 @@ for _cls in (MnistTransform, Cifar10Transform, ImageFolderTransform):
 def list_transforms() -> list[str]:
     """Return the names of every registered transform."""
     return TRANSFORMS.names()
+
+
+def _default_dataset(transform_name: str) -> str | None:
+    """Return the dataset whose statistics a transform uses when none is named.
+
+    That is the dataset named like the transform ('imagefolder' takes
+    'image_folder'), else the first by name among those that use it.
+    """
+    users = [
+        item for item in catalog.names("dataset")
+        if catalog.dataset_info(item).get("transform") == transform_name
+    ]
+    users.sort(key=lambda item: (item.replace("_", "") != transform_name, item))
+    return users[0] if users else None
 
 
 def _resolve_dataset(name: str) -> tuple[str, str | None]:
@@ -455,10 +472,7 @@ def _resolve_dataset(name: str) -> tuple[str, str | None]:
             )
         return transform, name
     if isinstance(name, str) and name in transforms:
-        users = [item for item in datasets if catalog.dataset_info(item).get("transform") == name]
-        # 'imagefolder' prefers the 'image_folder' dataset; otherwise the first by name.
-        users.sort(key=lambda item: (item.replace("_", "") != name, item))
-        return name, (users[0] if users else None)
+        return name, _default_dataset(name)
     raise UnknownNameError("dataset", name, set(datasets) | set(transforms))
 
 
