@@ -14,12 +14,11 @@ import argparse
 import statistics
 import time
 
-import tinyms  # noqa: F401  (sets the CPU defaults before MindSpore runs)
-import mindspore as ms  # noqa: I001
+import mindspore as ms
 import mindspore.dataset as ds
+from _lenet_data import mnist_shaped
 from mindspore import nn
 
-from _lenet_data import mnist_shaped
 from tinyms.model import Model, lenet5
 
 

@@ -280,7 +280,8 @@ def test_early_stopping_restores_best_weights_and_logs(data, tmp_path):
     assert history.epochs == logs
     best = min(row["val_loss"] for row in logs)
     assert stopper.best == pytest.approx(best)
-    assert model.eval(flipped) == pytest.approx({"accuracy": logs[stopper.best_epoch - 1]["val_accuracy"]})
+    best_accuracy = logs[stopper.best_epoch - 1]["val_accuracy"]
+    assert model.eval(flipped) == pytest.approx({"accuracy": best_accuracy})
     rows = csv_path.read_text().splitlines()
     assert rows[0].split(",") == ["epoch", "loss", "val_loss", "val_accuracy"]
     assert len(rows) == len(logs) + 1
