@@ -565,3 +565,27 @@ def test_apply_ds_needs_image_column():
     dataset = ds.NumpySlicesDataset({"pixels": np.zeros((2, 8, 8, 1), np.uint8)}, shuffle=False)
     with pytest.raises(DatasetError, match=r"\['pixels'\]"):
         mnist_transform.apply_ds(dataset)
+
+
+def test_apply_ds_empty_dataset():
+    import mindspore.dataset as ds
+
+    def generate():
+        return iter(())
+
+    dataset = ds.GeneratorDataset(generate, column_names=["image", "label"], shuffle=False)
+
+    assert pipeline_rows(mnist_transform, dataset) == []
+
+
+def test_single_image_calls_from_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [asymmetric_image(30 + s, 40 - s, 3, seed=s) for s in range(8)]
+    transform = make_transform("cifar10", image_size=24)
+    expected = [transform(image) for image in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outputs = list(pool.map(transform, images * 4))
+
+    for index, out in enumerate(outputs):
+        np.testing.assert_array_equal(out, expected[index % len(images)])

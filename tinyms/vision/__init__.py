@@ -8,7 +8,7 @@
 ``make_transform(dataset, image_size=...)`` builds a transform for other sizes
 and ``transform_for(network, dataset)`` resolves it from the catalogs. The
 MindSpore operations they are made of (``Resize``, ``Rescale``, ``Normalize``,
-``HWC2CHW``, ...) are re-exported here by name; they load
+``HWC2CHW``, ...) are re-exported here by name. Each loads
 ``mindspore.dataset`` on first use, so ``import tinyms.vision`` does not.
 """
 

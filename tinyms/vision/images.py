@@ -71,7 +71,7 @@ def decode_image(source: Any) -> np.ndarray:
     try:
         return vision.Decode()(np.frombuffer(data, dtype=np.uint8))
     except RuntimeError:
-        pass  # not a format MindSpore decodes; Pillow knows more
+        pass  # not a format MindSpore decodes, so try Pillow, which reads more formats
 
     try:
         image = Image.open(io.BytesIO(data))

@@ -81,7 +81,7 @@ def _check_stats(name: str, values: Sequence[Any], channels: int) -> tuple[float
             f"Pass one value or {channels} values."
         )
     if not all(np.isfinite(numbers)):
-        raise InvalidArgumentError(f"{name} must hold finite numbers, got {numbers!r}.")
+        raise InvalidArgumentError(f"{name} must contain finite numbers, got {numbers!r}.")
     if name == "std" and min(numbers) <= 0:
         raise InvalidArgumentError(f"std values must be > 0, got {numbers!r}.")
     return tuple(numbers)
@@ -209,23 +209,19 @@ class DatasetTransform:
             array = operation(array)
         return np.asarray(array, dtype=np.float32)
 
-    def _input_operations(self, dataset: Any, index: int) -> list[Any]:
+    def _input_operations(self, shape: list[int] | None, dtype: np.dtype | None) -> list[Any]:
         """Return the steps that bring the dataset's image column to uint8 HWC.
 
-        The first row decides: encoded bytes get ``Decode``; uint8 HWC with the
-        right channel count needs nothing; anything else gets a Python step.
+        ``shape`` and ``dtype`` are those of the first row, ``None`` when it is
+        unknown. Encoded bytes get ``Decode``, and uint8 HWC with the right
+        channel count needs no step. Anything else gets a Python step.
         NOTE: the first row stands for all rows, so a dataset that mixes
         encoded and decoded images, or channel counts, fails in a later step.
         """
         import mindspore.dataset.vision as vision
 
-        try:
-            shape = dataset.output_shapes()[index]
-            dtype = np.dtype(dataset.output_types()[index])
-        except RuntimeError as err:  # an empty dataset, say
-            logger.debug("Cannot read the first row (%s); converting every image in Python", err)
+        if shape is None:
             return [_ChannelAdapter(self.channels)]
-
         if len(shape) == 1 and dtype == np.uint8:
             steps = [vision.Decode()]  # MindSpore's Decode returns RGB
             if self.channels != 3:
@@ -291,15 +287,25 @@ class DatasetTransform:
                 f"The dataset has no 'image' column; its columns are {columns}. Rename the "
                 "image column with ds.rename(input_columns=[...], output_columns=['image'])."
             )
-        operations = self._input_operations(ds, columns.index("image"))
+        try:
+            shapes = ds.output_shapes()
+            types = [np.dtype(dtype) for dtype in ds.output_types()]
+        except RuntimeError as err:  # an empty dataset, say
+            logger.debug("Cannot read the first row (%s); converting every image in Python", err)
+            shapes = types = None
+        image_index = columns.index("image")
+        operations = self._input_operations(
+            shapes[image_index] if shapes else None, types[image_index] if types else None
+        )
         operations += self.operations(training=training)
         ds = ds.map(operations=operations, input_columns="image",
                     num_parallel_workers=num_parallel_workers)
 
-        types = ds.output_types()
-        for column, dtype in zip(columns, types):
-            is_label = column == "label" or column.endswith("_label")
-            if is_label and np.dtype(dtype).kind in _LABEL_TYPES and np.dtype(dtype) != np.int32:
+        for index, column in enumerate(columns):
+            if column != "label" and not column.endswith("_label"):
+                continue
+            dtype = types[index] if types else None
+            if dtype is None or (dtype.kind in _LABEL_TYPES and dtype != np.int32):
                 ds = ds.map(operations=TypeCast(mindspore.int32), input_columns=column,
                             num_parallel_workers=num_parallel_workers)
 
@@ -523,8 +529,8 @@ def transform_for(
 
     Training, evaluation, prediction and serving all call this function, so
     they preprocess images the same way. The image size is the network's
-    catalog ``input_size``; the channel count is the network's channel argument
-    in ``network_args`` if given, else its ``default_channels``; the rest comes
+    catalog ``input_size``. The channel count is the network's channel argument
+    in ``network_args`` if given, else its ``default_channels``. The rest comes
     from the dataset (see :func:`make_transform`).
 
     Args:
