@@ -506,12 +506,17 @@ def test_apply_ds_batches_and_repeats():
 def test_augmentation_only_when_training():
     import mindspore.dataset as ds
 
-    ds.config.set_seed(1234)
     image = asymmetric_image(32, 32, 3, seed=7)
     images = [image] * 16
-    evaluation = pipeline_rows(cifar10_transform, dataset_of(images), batch_size=16)[0]["image"]
-    training = pipeline_rows(cifar10_transform, dataset_of(images), batch_size=16,
-                             training=True)[0]["image"]
+    previous_seed = ds.config.get_seed()
+    ds.config.set_seed(1234)
+    try:
+        evaluation = pipeline_rows(cifar10_transform, dataset_of(images),
+                                   batch_size=16)[0]["image"]
+        training = pipeline_rows(cifar10_transform, dataset_of(images), batch_size=16,
+                                 training=True)[0]["image"]
+    finally:
+        ds.config.set_seed(previous_seed)
     expected = cifar10_transform(image)
 
     for out in evaluation:
