@@ -1,20 +1,17 @@
 """Unpacking of downloaded files: safe tar extraction, gunzip and IDX checks.
 
-Nothing here touches the network. Each writer goes through a temporary name
-and renames when the content is complete, so a failure leaves nothing at the
-final path.
+Nothing here touches the network or renames files into place: the caller
+writes to temporary names and renames them once a whole split is ready.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
-import os
 import shutil
 import struct
 import tarfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from tinyms.errors import DatasetError, DownloadError
@@ -102,28 +99,21 @@ def safe_extract_tar(archive: Path, dest: Path) -> list[Path]:
     return written
 
 
-def gunzip_file(source: Path, target: Path,
-                validate: Callable[[Path], None] | None = None) -> None:
-    """Decompress ``source`` (gzip) into ``target`` through a temporary name.
+def gunzip_file(source: Path, target: Path) -> None:
+    """Decompress ``source`` (gzip) into ``target``; a failure deletes ``target``.
 
-    ``validate``, when given, checks the decompressed temporary file and raises
-    to reject it before it is renamed to ``target``.
+    The caller passes a temporary name as ``target`` and renames it when the
+    content is checked.
     """
-    part = target.with_name(target.name + TMP_SUFFIX)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        try:
-            with gzip.open(source, "rb") as reader, open(part, "wb") as writer:
-                shutil.copyfileobj(reader, writer, _CHUNK)
-        except (OSError, EOFError, zlib.error) as err:
-            raise DownloadError(
-                f"Cannot decompress {source.name} as gzip ({err}). Delete it and download again."
-            ) from err
-        if validate is not None:
-            validate(part)
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
+        with gzip.open(source, "rb") as reader, open(target, "wb") as writer:
+            shutil.copyfileobj(reader, writer, _CHUNK)
+    except (OSError, EOFError, zlib.error) as err:
+        target.unlink(missing_ok=True)
+        raise DownloadError(
+            f"Cannot decompress {source.name} as gzip ({err}). Delete it and download again."
+        ) from err
 
 
 def check_idx_file(path: Path, name: str | None = None) -> None:

@@ -204,9 +204,10 @@ def _fetch_verified(location: str, part: Path, expected: _Expected, file_name: s
     if not ok:
         part.unlink()
         raise ChecksumError(
-            f"{file_name} from {location} fails its checksum: got {problem} (expected value "
-            f"from {expected.source}). The file was deleted. If the mirror serves other files "
-            "than the official ones, pass checksums= with their SHA-256 values."
+            f"{file_name} from {location} fails its checksum: got {problem}; expected "
+            f"{expected.algorithm.upper()} {expected.digest} from {expected.source}. The file "
+            "was deleted. If the mirror serves other files than the official ones, pass "
+            "checksums= with their SHA-256 values."
         )
 
 
@@ -308,18 +309,23 @@ def _source_files(files: Mapping[str, Any], layout: Mapping[str, list[str]],
 
 
 def _unpack_gzip(file_name: str, archive: Path, root: Path, layout: Mapping[str, list[str]],
-                 splits: list[str], manifest: _Manifest, is_idx: bool) -> None:
+                 splits: list[str], is_idx: bool, placed: list[tuple[Path, Path]]) -> None:
+    """Decompress one .gz file to a temporary name; append ``(temporary, final)`` to ``placed``."""
     output = file_name.removesuffix(".gz")
     for split in splits:
         if output in layout[split]:
             target = root / split / output
-            validate = (lambda part: check_idx_file(part, output)) if is_idx else None
-            gunzip_file(archive, target, validate)
-            manifest.record(root, target)
+            part = target.with_name(target.name + TMP_SUFFIX)
+            placed.append((part, target))
+            gunzip_file(archive, part)
+            if is_idx:
+                check_idx_file(part, output)
 
 
 def _unpack_tar(file_name: str, archive: Path, root: Path, layout: Mapping[str, list[str]],
-                splits: list[str], manifest: _Manifest) -> None:
+                splits: list[str], placed: list[tuple[Path, Path]]) -> None:
+    """Extract one archive and copy each split's files to temporary names beside their
+    final ones; append ``(temporary, final)`` pairs to ``placed``."""
     staging = root / f".{file_name}.extract"
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -328,8 +334,6 @@ def _unpack_tar(file_name: str, archive: Path, root: Path, layout: Mapping[str, 
         for path in written:
             by_name.setdefault(path.name, []).append(path)
 
-        # Find every file before placing any, so a bad archive leaves no split half-filled.
-        plan: list[tuple[Path, Path]] = []
         for split in splits:
             for output in _split_files(layout, split):
                 found = by_name.get(output, [])
@@ -339,14 +343,11 @@ def _unpack_tar(file_name: str, archive: Path, root: Path, layout: Mapping[str, 
                         f"{file_name} holds {problem} named {output}; expected exactly one. "
                         "The archive is not the expected dataset archive."
                     )
-                plan.append((found[0], root / split / output))
-
-        for source, target in plan:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            part = target.with_name(target.name + TMP_SUFFIX)
-            shutil.copyfile(source, part)
-            os.replace(part, target)
-            manifest.record(root, target)
+                target = root / split / output
+                part = target.with_name(target.name + TMP_SUFFIX)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                placed.append((part, target))
+                shutil.copyfile(found[0], part)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -436,18 +437,26 @@ def download_dataset(name: str, local_path: PathLike = ".", mirror: PathLike | N
     root.mkdir(parents=True, exist_ok=True)
     sources = _sources(download, mirror)
     is_idx = info.get("loader") == "mnist"
+    placed: list[tuple[Path, Path]] = []
     try:
+        # Fetch every file first, then unpack to temporary names, then rename: a
+        # failure at any step leaves no split half-replaced.
         to_fetch = [f for f in all_needed if any(f in needed_by_split[s] for s in missing)]
-        for file_name in to_fetch:
-            path = _obtain(name, file_name, root, sources, expected[file_name])
+        fetched = {f: _obtain(name, f, root, sources, expected[f]) for f in to_fetch}
+        for file_name, path in fetched.items():
             if files[file_name]["unpack"] == "gzip":
-                _unpack_gzip(file_name, path, root, layout, missing, manifest, is_idx)
+                _unpack_gzip(file_name, path, root, layout, missing, is_idx, placed)
             else:
-                _unpack_tar(file_name, path, root, layout, missing, manifest)
+                _unpack_tar(file_name, path, root, layout, missing, placed)
+        for part, target in placed:
+            os.replace(part, target)
+            manifest.record(root, target)
         for split in missing:
             manifest.sources[split] = source_tags[split]
         manifest.save()
     except BaseException:
+        for part, _ in placed:
+            part.unlink(missing_ok=True)
         _remove_empty_dirs(root, created)
         raise
     logger.info("Dataset %s is ready in %s", name, root)
