@@ -32,30 +32,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinyms-new",
         description="Generate a standardized tinyms project (config.yaml, train.py, eval.py, "
-                    "predict.py, export.py) for a model and a dataset.",
+        "predict.py, export.py) for a model and a dataset.",
         epilog="Example: tinyms-new --model lenet5 --dataset mnist_sample --output-dir demo",
     )
     parser.add_argument("--model", help="model spec name (see --list-models)")
     parser.add_argument("--dataset", help="dataset spec name (see --list-datasets)")
-    parser.add_argument("--output-dir", type=Path,
-                        help="project folder to create (default: ./MODEL-DATASET)")
-    parser.add_argument("--device", choices=["CPU", "GPU", "Ascend"],
-                        help="device target written to config.yaml (default: the spec's)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="override one config value by dotted key, the value read as YAML, "
-                             "e.g. --set optimizer.lr=0.01 --set training.epochs=3; repeatable")
-    parser.add_argument("--spec", dest="spec_files", action="append", default=[], type=Path,
-                        metavar="FILE",
-                        help="your own model or dataset spec file; it adds a spec or replaces "
-                             "the installed one of the same name; repeatable")
-    parser.add_argument("--force", action="store_true",
-                        help="update an existing project: files you changed are kept and the "
-                             "new version is written beside them as FILE.new")
-    parser.add_argument("--list-models", action="store_true",
-                        help="list the model specs and the datasets each fits, then exit")
-    parser.add_argument("--list-datasets", action="store_true",
-                        help="list the dataset specs, then exit")
+    parser.add_argument(
+        "--output-dir", type=Path, help="project folder to create (default: ./MODEL-DATASET)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=["CPU", "GPU", "Ascend"],
+        help="device target written to config.yaml (default: the spec's)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value by dotted key, the value read as YAML, "
+        "e.g. --set optimizer.lr=0.01 --set training.epochs=3; repeatable",
+    )
+    parser.add_argument(
+        "--spec",
+        dest="spec_files",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="your own model or dataset spec file; it adds a spec or replaces "
+        "the installed one of the same name; repeatable",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="update an existing project: files you changed are kept and the "
+        "new version is written beside them as FILE.new",
+    )
+    parser.add_argument(
+        "--list-models",
+        action="store_true",
+        help="list the model specs and the datasets each fits, then exit",
+    )
+    parser.add_argument(
+        "--list-datasets", action="store_true", help="list the dataset specs, then exit"
+    )
     parser.add_argument("--version", action="version", version=f"tinyms {tinyms.__version__}")
     return parser
 
@@ -65,8 +87,11 @@ def _spec_record(spec: Any, spec_dir: Path) -> dict[str, str]:
     if spec.path is not None and spec.path.resolve().is_relative_to(spec_dir.resolve()):
         # Shipped specs are named by package path, so the record is the same on every machine.
         source = "tinyms/spec/" + spec.path.resolve().relative_to(spec_dir.resolve()).as_posix()
-    return {"name": spec.name, "source": source,
-            "sha256": hashlib.sha256(spec.text.encode("utf-8")).hexdigest()}
+    return {
+        "name": spec.name,
+        "source": source,
+        "sha256": hashlib.sha256(spec.text.encode("utf-8")).hexdigest(),
+    }
 
 
 def generate(
@@ -153,9 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if not args.model or not args.dataset:
             parser.error("--model and --dataset are required (or --list-models, --list-datasets)")
-        result = generate(args.model, args.dataset, args.output_dir, device=args.device,
-                          overrides=args.overrides, spec_files=args.spec_files,
-                          force=args.force)
+        result = generate(
+            args.model,
+            args.dataset,
+            args.output_dir,
+            device=args.device,
+            overrides=args.overrides,
+            spec_files=args.spec_files,
+            force=args.force,
+        )
     except TinyMSError as err:
         print(f"tinyms-new: error: {err}", file=sys.stderr)
         return 1

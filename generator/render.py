@@ -155,8 +155,11 @@ def _render_to(folder: Path, context: dict[str, Any]) -> Path:
         raise KeyError(f"template variables missing from the context: {', '.join(missing)}")
     full = {**context, "_extensions": defaults["_extensions"], "_template": str(TEMPLATE_DIR)}
     project = generate_files(
-        repo_dir=str(TEMPLATE_DIR), context={"cookiecutter": full}, output_dir=str(folder),
-        overwrite_if_exists=False, accept_hooks=False,
+        repo_dir=str(TEMPLATE_DIR),
+        context={"cookiecutter": full},
+        output_dir=str(folder),
+        overwrite_if_exists=False,
+        accept_hooks=False,
     )
     return Path(project)
 

@@ -27,8 +27,16 @@ from tinyms.errors import SpecError
 
 __all__ = ["parse_set", "resolve_config", "validate_config"]
 
-RECIPE_KEYS = ("network", "device", "loss", "optimizer", "lr_schedule", "metrics", "callbacks",
-               "training")
+RECIPE_KEYS = (
+    "network",
+    "device",
+    "loss",
+    "optimizer",
+    "lr_schedule",
+    "metrics",
+    "callbacks",
+    "training",
+)
 
 
 def parse_set(item: str) -> tuple[KeyPath, Any, str | None]:
@@ -43,8 +51,9 @@ def parse_set(item: str) -> tuple[KeyPath, Any, str | None]:
     key, sep, text = item.partition("=")
     parts = tuple(part.strip() for part in key.split("."))
     if not sep or not all(parts):
-        raise SpecError([f"--set {item}: expected KEY=VALUE with a dotted KEY, such as "
-                         "optimizer.lr=0.01"])
+        raise SpecError(
+            [f"--set {item}: expected KEY=VALUE with a dotted KEY, such as optimizer.lr=0.01"]
+        )
     document = load_yaml_text(text, f"--set {item}")
     value = document.data
     if isinstance(value, str) and text.strip() == "":
@@ -79,8 +88,10 @@ def _set_path(config: dict[str, Any], path: KeyPath, value: Any) -> str | None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            return (f"{format_path(path[:depth + 1])} is {schema.describe_value(child)}, "
-                    "not a mapping, so it has no keys to set")
+            return (
+                f"{format_path(path[: depth + 1])} is {schema.describe_value(child)}, "
+                "not a mapping, so it has no keys to set"
+            )
         node = child
     node[path[-1]] = value
     return None
@@ -141,22 +152,37 @@ def resolve_config(
     model_spec, dataset_spec = found["model"], found["dataset"]
     fits = model_spec.data["datasets"]
     if dataset not in fits:
-        raise SpecError([schema.problem_text(
-            model_spec.where(("datasets",)), ("datasets",),
-            f"the model {model!r} does not list the dataset {dataset!r}; it fits "
-            f"{', '.join(sorted(fits))}. Add '{dataset}: {{}}' under datasets in a copy of "
-            "the model spec and pass it with --spec FILE")])
+        raise SpecError(
+            [
+                schema.problem_text(
+                    model_spec.where(("datasets",)),
+                    ("datasets",),
+                    f"the model {model!r} does not list the dataset {dataset!r}; it fits "
+                    f"{', '.join(sorted(fits))}. Add '{dataset}: {{}}' under datasets in a copy of "
+                    "the model spec and pass it with --spec FILE",
+                )
+            ]
+        )
 
     recipe = {key: copy.deepcopy(model_spec.data[key]) for key in RECIPE_KEYS}
     recipe["transform"] = copy.deepcopy(dataset_spec.data["transform"])
     _apply_recipe_override(recipe, fits[dataset] or {})
     data = dataset_spec.data
     config: dict[str, Any] = {
-        "project": {"name": f"{model}-{dataset}", "model": model, "dataset": dataset,
-                    "summary": model_spec.data["summary"]},
-        "dataset": {"name": dataset, "loader": data["loader"], "download": data["download"],
-                    "class_num": data["class_num"],
-                    "class_names": copy.deepcopy(data["class_names"]), "data_dir": None},
+        "project": {
+            "name": f"{model}-{dataset}",
+            "model": model,
+            "dataset": dataset,
+            "summary": model_spec.data["summary"],
+        },
+        "dataset": {
+            "name": dataset,
+            "loader": data["loader"],
+            "download": data["download"],
+            "class_num": data["class_num"],
+            "class_names": copy.deepcopy(data["class_names"]),
+            "data_dir": None,
+        },
         "network": recipe["network"],
         "transform": recipe["transform"],
         "device": recipe["device"],
@@ -191,8 +217,9 @@ def resolve_config(
         raise SpecError(problems)
 
     if isinstance(config.get("callbacks"), dict):
-        config["callbacks"] = {name: args for name, args in config["callbacks"].items()
-                               if args is not None}
+        config["callbacks"] = {
+            name: args for name, args in config["callbacks"].items() if args is not None
+        }
     _fill_fit(config, data["image_shape"])
 
     def where(path: KeyPath) -> str:
@@ -237,8 +264,9 @@ def validate_config(
     if isinstance(converted, dict):
         found += _check_catalog(converted, raw, fit=not found)
     if found:
-        raise SpecError([schema.problem_text(locate(path), path, message)
-                         for path, message in found])
+        raise SpecError(
+            [schema.problem_text(locate(path), path, message) for path, message in found]
+        )
     return converted
 
 
@@ -260,28 +288,44 @@ def _check_catalog(
         skip.append(class_num_arg)
     for key, kind in COMPONENT_KINDS.items():
         if isinstance(config.get(key), dict) and isinstance(config[key].get("name"), str):
-            config[key], found = check_component(kind, config[key], (key,), raw,
-                                                 skip=skip if key == "network" else ())
+            config[key], found = check_component(
+                kind, config[key], (key,), raw, skip=skip if key == "network" else ()
+            )
             problems += found
     if isinstance(config.get("metrics"), list):
         problems += check_metrics(config["metrics"], ("metrics",))
     callbacks = config.get("callbacks")
-    if isinstance(callbacks, dict) and all(isinstance(v, (dict, type(None)))
-                                           for v in callbacks.values()):
+    if isinstance(callbacks, dict) and all(
+        isinstance(v, (dict, type(None))) for v in callbacks.values()
+    ):
         config["callbacks"], found = check_callbacks(callbacks, ("callbacks",), raw)
         problems += found
 
     loaders = catalog.names("dataset")
     if "loader" in dataset and dataset["loader"] not in loaders:
-        problems.append((("dataset", "loader"), f"got {dataset['loader']!r}, expected a "
-                         f"dataset name from the catalog: {', '.join(loaders)}"))
+        problems.append(
+            (
+                ("dataset", "loader"),
+                f"got {dataset['loader']!r}, expected a "
+                f"dataset name from the catalog: {', '.join(loaders)}",
+            )
+        )
     if dataset.get("download") is not None and dataset["download"] not in loaders:
-        problems.append((("dataset", "download"), f"got {dataset['download']!r}, expected null "
-                         f"or a dataset name from the catalog: {', '.join(loaders)}"))
+        problems.append(
+            (
+                ("dataset", "download"),
+                f"got {dataset['download']!r}, expected null "
+                f"or a dataset name from the catalog: {', '.join(loaders)}",
+            )
+        )
     names = dataset.get("class_names")
     if isinstance(class_num, int) and isinstance(names, list) and len(names) != class_num:
-        problems.append((("dataset", "class_names"), f"got {len(names)} names, expected "
-                         f"dataset.class_num = {class_num}"))
+        problems.append(
+            (
+                ("dataset", "class_names"),
+                f"got {len(names)} names, expected dataset.class_num = {class_num}",
+            )
+        )
     if problems or info is None or not fit:
         return problems
     return problems + _check_fit(config, info)
@@ -294,30 +338,53 @@ def _check_fit(config: dict[str, Any], info: Mapping[str, Any]) -> list[tuple[Ke
     name = network["name"]
     expected_transform = catalog.dataset_info(config["dataset"]["loader"]).get("transform")
     if expected_transform and transform["name"] != expected_transform:
-        problems.append((("transform", "name"), f"got {transform['name']!r}, expected "
-                         f"{expected_transform!r}, the transform of the dataset "
-                         f"{config['dataset']['loader']!r}"))
+        problems.append(
+            (
+                ("transform", "name"),
+                f"got {transform['name']!r}, expected "
+                f"{expected_transform!r}, the transform of the dataset "
+                f"{config['dataset']['loader']!r}",
+            )
+        )
 
     channels_arg = info.get("channels_arg")
-    channels = network.get(channels_arg, info.get("default_channels")) if channels_arg else (
-        info.get("default_channels"))
+    channels = (
+        network.get(channels_arg, info.get("default_channels"))
+        if channels_arg
+        else (info.get("default_channels"))
+    )
     if channels is not None and transform["channels"] != channels:
-        problems.append((("transform", "channels"), f"got {transform['channels']!r}, but the "
-                         f"network {name!r} takes {channels}-channel images "
-                         f"(network.{channels_arg or 'channels'}); make the two equal"))
+        problems.append(
+            (
+                ("transform", "channels"),
+                f"got {transform['channels']!r}, but the "
+                f"network {name!r} takes {channels}-channel images "
+                f"(network.{channels_arg or 'channels'}); make the two equal",
+            )
+        )
 
     height, width = info["input_size"]
     if transform["image_size"] != height or height != width:
-        problems.append((("transform", "image_size"), f"got {transform['image_size']!r}, "
-                         f"expected {height}, the input size {height}x{width} of the network "
-                         f"{name!r}"))
+        problems.append(
+            (
+                ("transform", "image_size"),
+                f"got {transform['image_size']!r}, "
+                f"expected {height}, the input size {height}x{width} of the network "
+                f"{name!r}",
+            )
+        )
 
     class_num_arg = info.get("class_num_arg")
     class_num = config["dataset"]["class_num"]
     if class_num_arg:
         value = network.get(class_num_arg)
         if value != class_num:
-            problems.append(((("network", class_num_arg)), f"got {value!r}, expected "
-                             f"{class_num!r}, the class count of the dataset "
-                             f"{config['dataset']['name']!r}"))
+            problems.append(
+                (
+                    (("network", class_num_arg)),
+                    f"got {value!r}, expected "
+                    f"{class_num!r}, the class count of the dataset "
+                    f"{config['dataset']['name']!r}",
+                )
+            )
     return problems

@@ -28,6 +28,8 @@ __all__ = [
     "component",
     "config_for_checkpoint",
     "configure",
+    "fail",
+    "find_checkpoint",
     "latest_checkpoint",
     "load_config",
     "new_run_dir",
@@ -35,6 +37,7 @@ __all__ = [
     "resolve_classes",
     "save_config",
     "setup_logging",
+    "standard_flags",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,19 +66,30 @@ def setup_logging(verbose: bool = False) -> None:
 
 def add_standard_arguments(parser: argparse.ArgumentParser, config_file: Path) -> None:
     """Add the flags every generated script takes; each overrides one config value."""
-    parser.add_argument("--config", type=Path, default=config_file,
-                        help="YAML config to read first (default: %(default)s)")
-    parser.add_argument("--data-dir", help="dataset root (holding train/ and test/) or one "
-                        "split folder; default: download the dataset into ./data")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=config_file,
+        help="YAML config to read first (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="dataset root (holding train/ and test/) or one "
+        "split folder; default: download the dataset into ./data",
+    )
     parser.add_argument("--epochs", type=int, help="number of training epochs")
     parser.add_argument("--batch-size", type=int, help="samples per batch")
     parser.add_argument("--lr", type=float, help="base learning rate (optimizer.lr)")
     parser.add_argument("--device", choices=["CPU", "GPU", "Ascend"], help="device target")
-    parser.add_argument("--output-dir", help="folder of the run folders (default: runs, "
-                        "beside config.yaml)")
+    parser.add_argument(
+        "--output-dir", help="folder of the run folders (default: runs, beside config.yaml)"
+    )
     parser.add_argument("--seed", type=int, help="random seed of weights, shuffling and split")
-    parser.add_argument("--num-samples", type=int, help="read at most this many samples of "
-                        "each split (quick trial runs)")
+    parser.add_argument(
+        "--num-samples",
+        type=int,
+        help="read at most this many samples of each split (quick trial runs)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log debug messages")
 
 
@@ -137,13 +151,17 @@ def prepare_data(config: dict[str, Any], download_dir: str | Path) -> str:
     if dataset["data_dir"] is not None:
         path = Path(dataset["data_dir"])
         if not path.exists():
-            raise DatasetError(f"The data folder {str(path)!r} does not exist; pass --data-dir "
-                               "with the dataset root (holding train/ and test/).")
+            raise DatasetError(
+                f"The data folder {str(path)!r} does not exist; pass --data-dir "
+                "with the dataset root (holding train/ and test/)."
+            )
         return str(path)
     if dataset["download"] is None:
-        raise DatasetError(f"The dataset {dataset['name']!r} cannot be downloaded; pass "
-                           "--data-dir with its folder (train/<class>/<image> and "
-                           "test/<class>/<image>) or set dataset.data_dir in config.yaml.")
+        raise DatasetError(
+            f"The dataset {dataset['name']!r} cannot be downloaded; pass "
+            "--data-dir with its folder (train/<class>/<image> and "
+            "test/<class>/<image>) or set dataset.data_dir in config.yaml."
+        )
 
     from tinyms.data import MIRROR_ENV, download_dataset
 
@@ -170,11 +188,16 @@ def resolve_classes(config: dict[str, Any], data_root: str | Path) -> dict[str, 
         return config
     root = Path(data_root)
     folder = root / "train" if (root / "train").is_dir() else root
-    names = sorted(entry.name for entry in folder.iterdir()
-                   if entry.is_dir() and not entry.name.startswith("."))
+    names = sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".")
+    )
     if len(names) < 2:
-        raise DatasetError(f"Found {len(names)} class folder(s) in {str(folder)!r}; expected "
-                           "at least 2, one folder of images per class.")
+        raise DatasetError(
+            f"Found {len(names)} class folder(s) in {str(folder)!r}; expected "
+            "at least 2, one folder of images per class."
+        )
     logger.info("Found %d classes in %s: %s", len(names), folder, ", ".join(names))
     config = copy.deepcopy(config)
     dataset = config["dataset"]
@@ -192,8 +215,9 @@ def new_run_dir(output_dir: str | Path) -> Path:
     """Create and return the next run folder, ``<output_dir>/run-NNN``."""
     root = Path(output_dir)
     root.mkdir(parents=True, exist_ok=True)
-    numbers = [int(match.group(1)) for entry in root.iterdir()
-               if (match := _RUN_PATTERN.match(entry.name))]
+    numbers = [
+        int(match.group(1)) for entry in root.iterdir() if (match := _RUN_PATTERN.match(entry.name))
+    ]
     number = max(numbers, default=0) + 1
     while True:
         path = root / f"run-{number:03d}"
@@ -211,14 +235,18 @@ def latest_checkpoint(output_dir: str | Path) -> Path:
         CheckpointError: no run folder holds a checkpoint.
     """
     root = Path(output_dir)
-    runs = sorted((int(match.group(1)), entry) for entry in root.glob("run-*")
-                  if (match := _RUN_PATTERN.match(entry.name)) and entry.is_dir())
+    runs = sorted(
+        (int(match.group(1)), entry)
+        for entry in root.glob("run-*")
+        if (match := _RUN_PATTERN.match(entry.name)) and entry.is_dir()
+    )
     for _, run in reversed(runs):
         files = sorted(run.glob("checkpoints/*.ckpt"), key=lambda p: (p.stat().st_mtime, p.name))
         if files:
             return files[-1]
-    raise CheckpointError(f"No checkpoint found under {str(root)!r}; run train.py first or "
-                          "pass --checkpoint PATH.")
+    raise CheckpointError(
+        f"No checkpoint found under {str(root)!r}; run train.py first or pass --checkpoint PATH."
+    )
 
 
 def config_for_checkpoint(config: dict[str, Any], checkpoint: str | Path) -> dict[str, Any]:
@@ -263,12 +291,22 @@ def find_checkpoint(config: dict[str, Any], checkpoint: str | None) -> Path:
         return latest_checkpoint(config["output_dir"])
     path = Path(checkpoint)
     if not path.is_file():
-        raise CheckpointError(f"The checkpoint {checkpoint!r} does not exist; pass the path of "
-                              "a .ckpt file, or leave --checkpoint out to use the latest run's.")
+        raise CheckpointError(
+            f"The checkpoint {checkpoint!r} does not exist; pass the path of "
+            "a .ckpt file, or leave --checkpoint out to use the latest run's."
+        )
     return path
 
 
 def standard_flags() -> Sequence[str]:
     """Return the flags every generated script accepts."""
-    return ("--config", "--data-dir", "--epochs", "--batch-size", "--lr", "--device",
-            "--output-dir", "--seed")
+    return (
+        "--config",
+        "--data-dir",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--device",
+        "--output-dir",
+        "--seed",
+    )

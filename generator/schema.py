@@ -48,8 +48,15 @@ def describe_value(value: Any) -> str:
     text = repr(value)
     if len(text) > 80:
         text = text[:77] + "..."
-    kinds = {bool: "boolean", int: "integer", float: "number", str: "string",
-             list: "list", dict: "mapping", type(None): "null"}
+    kinds = {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+        type(None): "null",
+    }
     kind = kinds.get(type(value), type(value).__name__)
     return f"{text} ({kind})"
 
@@ -72,9 +79,15 @@ def _type_ok(name: str, value: Any) -> bool:
     raise ValueError(f"schema type {name!r} is not supported")
 
 
-_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number",
-               "boolean": "true or false", "null": "null", "array": "a list",
-               "object": "a mapping"}
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+    "array": "a list",
+    "object": "a mapping",
+}
 
 
 def _expected(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any]]) -> str:
@@ -175,8 +188,7 @@ class _Checker:
             return True
         note = ""
         if "boolean" in names and isinstance(value, str) and value.lower() in _YAML_11_BOOLS:
-            note = (f"; specs use YAML 1.2, where {value!r} is a string: "
-                    "write true or false")
+            note = f"; specs use YAML 1.2, where {value!r} is a string: write true or false"
         self.fail(path, value, schema, note)
         return False
 
@@ -199,8 +211,11 @@ class _Checker:
             if key not in value:
                 described = properties.get(key, {})
                 self.problems.append(
-                    ((*path, key), f"missing required key; expected "
-                     f"{_expected(described, self.resolve) if described else 'a value'}")
+                    (
+                        (*path, key),
+                        f"missing required key; expected "
+                        f"{_expected(described, self.resolve) if described else 'a value'}",
+                    )
                 )
         if len(value) < schema.get("minProperties", 0):
             self.problems.append(
@@ -238,8 +253,10 @@ class _Checker:
                 (path, f"got {len(value)} items, expected at most {schema['maxItems']}")
             )
         items = schema.get("items")
-        result = [self.check(items, item, (*path, index)) if items else item
-                  for index, item in enumerate(value)]
+        result = [
+            self.check(items, item, (*path, index)) if items else item
+            for index, item in enumerate(value)
+        ]
         if schema.get("uniqueItems"):
             seen: list[Any] = []
             for index, item in enumerate(result):
@@ -250,16 +267,22 @@ class _Checker:
 
     def _check_string(self, schema: dict[str, Any], value: str, path: KeyPath) -> None:
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", 1 << 62):
-            self.fail(path, value, schema,
-                      f" of {schema.get('minLength', 0)} to {schema.get('maxLength')} characters")
+            self.fail(
+                path,
+                value,
+                schema,
+                f" of {schema.get('minLength', 0)} to {schema.get('maxLength')} characters",
+            )
         elif "pattern" in schema and not re.search(schema["pattern"], value):
             self.fail(path, value, schema)
 
     def _check_number(self, schema: dict[str, Any], value: float, path: KeyPath) -> None:
         too_low = ("minimum" in schema and value < schema["minimum"]) or (
-            "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"])
+            "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]
+        )
         too_high = ("maximum" in schema and value > schema["maximum"]) or (
-            "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"])
+            "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]
+        )
         if too_low or too_high:
             self.fail(path, value, schema)
 
@@ -279,8 +302,9 @@ def _rebase(node: Any, file_part: str) -> Any:
     return node
 
 
-def check(schema_name: str, value: Any, raw: dict[KeyPath, str] | None = None,
-          path: KeyPath = ()) -> tuple[Any, list[Problem]]:
+def check(
+    schema_name: str, value: Any, raw: dict[KeyPath, str] | None = None, path: KeyPath = ()
+) -> tuple[Any, list[Problem]]:
     """Check ``value`` against ``spec/schema/<schema_name>.schema.json``.
 
     Args:

@@ -79,8 +79,12 @@ def _problem(document: Document, path: KeyPath, message: str) -> str:
 
 
 def check_component(
-    kind: str, component: Mapping[str, Any], path: KeyPath, raw: Mapping[KeyPath, str],
-    skip: Iterable[str] = (), fill_defaults: bool = True,
+    kind: str,
+    component: Mapping[str, Any],
+    path: KeyPath,
+    raw: Mapping[KeyPath, str],
+    skip: Iterable[str] = (),
+    fill_defaults: bool = True,
 ) -> tuple[dict[str, Any], list[tuple[KeyPath, str]]]:
     """Check a ``{name: ..., <args>}`` component against the catalog.
 
@@ -103,8 +107,10 @@ def check_component(
     name = component.get("name")
     valid = catalog.names(kind)
     if name not in valid:
-        message = (f"got {schema.describe_value(name)}, expected a {kind} name from the "
-                   f"catalog: {', '.join(valid)}")
+        message = (
+            f"got {schema.describe_value(name)}, expected a {kind} name from the "
+            f"catalog: {', '.join(valid)}"
+        )
         return dict(component), [((*path, "name"), message)]
 
     arg_schemas = catalog.entry(kind, name)["args"]
@@ -135,21 +141,28 @@ def _check_model(data: dict[str, Any], raw: Mapping[KeyPath, str]) -> list[tuple
     for key in ("network", "loss", "optimizer", "lr_schedule"):
         if isinstance(data.get(key), dict):
             # The dataset decides class_num; a model spec may still fix it.
-            data[key], found = check_component(COMPONENT_KINDS[key], data[key], (key,), raw,
-                                               fill_defaults=False)
+            data[key], found = check_component(
+                COMPONENT_KINDS[key], data[key], (key,), raw, fill_defaults=False
+            )
             problems += found
     problems += check_metrics(data.get("metrics"), ("metrics",))
     if isinstance(data.get("callbacks"), dict):
-        data["callbacks"], found = check_callbacks(data["callbacks"], ("callbacks",), raw,
-                                                   fill_defaults=False)
+        data["callbacks"], found = check_callbacks(
+            data["callbacks"], ("callbacks",), raw, fill_defaults=False
+        )
         problems += found
 
     network = data.get("network", {}).get("name")
     if network in catalog.names("network") and "input_size" in data:
         expected = catalog.network_info(network)["input_size"]
         if list(data["input_size"]) != list(expected):
-            problems.append((("input_size",), f"got {data['input_size']!r}, expected "
-                             f"{expected!r}, the input size of the network {network!r}"))
+            problems.append(
+                (
+                    ("input_size",),
+                    f"got {data['input_size']!r}, expected "
+                    f"{expected!r}, the input size of the network {network!r}",
+                )
+            )
     return problems
 
 
@@ -159,13 +172,20 @@ def check_metrics(metrics: Any, path: KeyPath) -> list[tuple[KeyPath, str]]:
     valid = catalog.names("metric")
     for index, name in enumerate(metrics if isinstance(metrics, list) else []):
         if name not in valid:
-            problems.append(((*path, index), f"got {schema.describe_value(name)}, expected a "
-                             f"metric name from the catalog: {', '.join(valid)}"))
+            problems.append(
+                (
+                    (*path, index),
+                    f"got {schema.describe_value(name)}, expected a "
+                    f"metric name from the catalog: {', '.join(valid)}",
+                )
+            )
     return problems
 
 
 def check_callbacks(
-    callbacks: dict[str, Any], path: KeyPath, raw: Mapping[KeyPath, str],
+    callbacks: dict[str, Any],
+    path: KeyPath,
+    raw: Mapping[KeyPath, str],
     fill_defaults: bool = True,
 ) -> tuple[dict[str, Any], list[tuple[KeyPath, str]]]:
     """Check callback names and arguments; a null entry stays null (disabled)."""
@@ -175,8 +195,9 @@ def check_callbacks(
         if args is None:
             resolved[name] = None
             continue
-        component, found = check_component("callback", {"name": name, **args},
-                                           (*path, name), raw, fill_defaults=fill_defaults)
+        component, found = check_component(
+            "callback", {"name": name, **args}, (*path, name), raw, fill_defaults=fill_defaults
+        )
         component.pop("name")
         resolved[name] = component
         for key_path, message in found:
@@ -195,41 +216,71 @@ def _check_dataset(data: dict[str, Any], raw: Mapping[KeyPath, str]) -> list[tup
         if name is None and key == "download":
             continue
         if name not in datasets:
-            problems.append(((key,), f"got {schema.describe_value(name)}, expected a dataset "
-                             f"name from the catalog: {', '.join(datasets)}"))
+            problems.append(
+                (
+                    (key,),
+                    f"got {schema.describe_value(name)}, expected a dataset "
+                    f"name from the catalog: {', '.join(datasets)}",
+                )
+            )
         else:
             entries[key] = catalog.dataset_info(name)
     if len(entries) == 2 and entries["loader"].get("loader") != entries["download"].get("loader"):
-        problems.append((("loader",), f"got {data['loader']!r}, whose files are read by the "
-                         f"{entries['loader'].get('loader')!r} loader, but the download "
-                         f"{data['download']!r} needs the {entries['download'].get('loader')!r} "
-                         "loader; use a loader entry that reads the downloaded layout"))
+        problems.append(
+            (
+                ("loader",),
+                f"got {data['loader']!r}, whose files are read by the "
+                f"{entries['loader'].get('loader')!r} loader, but the download "
+                f"{data['download']!r} needs the {entries['download'].get('loader')!r} "
+                "loader; use a loader entry that reads the downloaded layout",
+            )
+        )
 
     if isinstance(data.get("transform"), dict):
-        data["transform"], found = check_component("transform", data["transform"],
-                                                   ("transform",), raw, fill_defaults=False)
+        data["transform"], found = check_component(
+            "transform", data["transform"], ("transform",), raw, fill_defaults=False
+        )
         problems += found
         expected = entries.get("loader", {}).get("transform")
         if expected and data["transform"].get("name") != expected:
-            problems.append((("transform", "name"), f"got {data['transform'].get('name')!r}, "
-                             f"expected {expected!r}, the transform the catalog gives the "
-                             f"dataset {data.get('loader')!r}"))
+            problems.append(
+                (
+                    ("transform", "name"),
+                    f"got {data['transform'].get('name')!r}, "
+                    f"expected {expected!r}, the transform the catalog gives the "
+                    f"dataset {data.get('loader')!r}",
+                )
+            )
 
     class_num = data.get("class_num")
     class_names = data.get("class_names")
     if class_num == "auto" and class_names is not None:
-        problems.append((("class_names",), "expected null when class_num is 'auto' (the "
-                         "names are read from the class folders)"))
+        problems.append(
+            (
+                ("class_names",),
+                "expected null when class_num is 'auto' (the "
+                "names are read from the class folders)",
+            )
+        )
     if isinstance(class_num, int) and isinstance(class_names, list):
         if len(class_names) != class_num:
-            problems.append((("class_names",), f"got {len(class_names)} names, expected "
-                             f"class_num = {class_num}"))
+            problems.append(
+                (
+                    ("class_names",),
+                    f"got {len(class_names)} names, expected class_num = {class_num}",
+                )
+            )
     if isinstance(class_num, int) and class_names is None:
         problems.append((("class_names",), f"got null, expected a list of {class_num} names"))
     catalog_classes = entries.get("loader", {}).get("class_num")
     if isinstance(catalog_classes, int) and class_num != catalog_classes:
-        problems.append((("class_num",), f"got {class_num!r}, expected {catalog_classes}, the "
-                         f"class count of the catalog dataset {data.get('loader')!r}"))
+        problems.append(
+            (
+                ("class_num",),
+                f"got {class_num!r}, expected {catalog_classes}, the "
+                f"class count of the catalog dataset {data.get('loader')!r}",
+            )
+        )
     return problems
 
 
@@ -243,21 +294,40 @@ def load_spec_text(text: str, source: str = "<string>", path: Path | None = None
     document = load_yaml_text(text, source)
     data = document.data
     if not isinstance(data, dict):
-        raise SpecError([f"{source}: expected a mapping with 'kind: model' or 'kind: dataset', "
-                         f"got {schema.describe_value(data)}"])
+        raise SpecError(
+            [
+                f"{source}: expected a mapping with 'kind: model' or 'kind: dataset', "
+                f"got {schema.describe_value(data)}"
+            ]
+        )
     kind = data.get("kind")
     if kind not in ("model", "dataset"):
-        raise SpecError([_problem(document, ("kind",), f"got {schema.describe_value(kind)}, "
-                                  "expected 'model' or 'dataset'")])
+        raise SpecError(
+            [
+                _problem(
+                    document,
+                    ("kind",),
+                    f"got {schema.describe_value(kind)}, expected 'model' or 'dataset'",
+                )
+            ]
+        )
 
     converted, found = schema.check(kind, data, document.raw)
     problems = [_problem(document, key_path, message) for key_path, message in found]
     checks = _check_model if kind == "model" else _check_dataset
-    problems += [_problem(document, key_path, message)
-                 for key_path, message in checks(converted, document.raw)]
+    problems += [
+        _problem(document, key_path, message)
+        for key_path, message in checks(converted, document.raw)
+    ]
     if path is not None and converted.get("name") != path.stem:
-        problems.append(_problem(document, ("name",), f"got {converted.get('name')!r}, expected "
-                                 f"{path.stem!r}, the file name without .yaml"))
+        problems.append(
+            _problem(
+                document,
+                ("name",),
+                f"got {converted.get('name')!r}, expected "
+                f"{path.stem!r}, the file name without .yaml",
+            )
+        )
     if problems:
         raise SpecError(problems)
     return Spec(kind, converted["name"], converted, document, path, text)
@@ -298,8 +368,11 @@ class SpecSet:
         self.spec_dir = Path(spec_dir) if spec_dir is not None else SPEC_DIR
         self.specs: dict[str, dict[str, Spec]] = {"model": {}, "dataset": {}}
         problems: list[str] = []
-        files = [(path, True) for folder in ("models", "datasets")
-                 for path in sorted((self.spec_dir / folder).glob("*.yaml"))]
+        files = [
+            (path, True)
+            for folder in ("models", "datasets")
+            for path in sorted((self.spec_dir / folder).glob("*.yaml"))
+        ]
         files += [(Path(path), False) for path in extra]
         for path, shipped in files:
             try:
@@ -309,12 +382,15 @@ class SpecSet:
                 continue
             folder_kind = {"models": "model", "datasets": "dataset"}.get(path.parent.name)
             if shipped and spec.kind != folder_kind:
-                problems.append(f"{path}: a {spec.kind} spec in the {path.parent.name}/ folder; "
-                                f"move it to {spec.kind}s/")
+                problems.append(
+                    f"{path}: a {spec.kind} spec in the {path.parent.name}/ folder; "
+                    f"move it to {spec.kind}s/"
+                )
                 continue
             if spec.name in self.specs[spec.kind] and not shipped:
-                logger.info("The %s spec %r from %s replaces the shipped one",
-                            spec.kind, spec.name, path)
+                logger.info(
+                    "The %s spec %r from %s replaces the shipped one", spec.kind, spec.name, path
+                )
             self.specs[spec.kind][spec.name] = spec
         if problems:
             raise SpecError(problems)
@@ -327,14 +403,21 @@ class SpecSet:
         """Return one spec; raise SpecError naming the valid names."""
         if name not in self.specs[kind]:
             valid = ", ".join(self.names(kind)) or "none"
-            raise SpecError([f"no {kind} spec named {name!r}; {kind} specs: {valid}. "
-                             f"Add your own with --spec FILE."])
+            raise SpecError(
+                [
+                    f"no {kind} spec named {name!r}; {kind} specs: {valid}. "
+                    f"Add your own with --spec FILE."
+                ]
+            )
         return self.specs[kind][name]
 
     def pairs(self) -> list[tuple[str, str]]:
         """Return every (model, dataset) pair that a model spec lists, sorted."""
-        return sorted((model, dataset) for model, spec in self.specs["model"].items()
-                      for dataset in spec.data["datasets"])
+        return sorted(
+            (model, dataset)
+            for model, spec in self.specs["model"].items()
+            for dataset in spec.data["datasets"]
+        )
 
 
 def validate_all(spec_dir: str | Path | None = None) -> list[tuple[str, str]]:

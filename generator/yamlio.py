@@ -154,8 +154,9 @@ class _Builder:
                 self.document.raw[path] = node.value
             return value
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, index), depth + 1)
-                    for index, item in enumerate(node.value)]
+            return [
+                self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
+            ]
         if isinstance(node, yaml.MappingNode):
             return self._build_mapping(node, path, depth)
         raise TypeError(f"unexpected YAML node {node!r}")
@@ -251,6 +252,10 @@ _SafeDumper.add_representer(str, _represent_str)
 def dump_yaml(data: Any) -> str:
     """Return ``data`` as block-style YAML, keys in insertion order, UTF-8 text kept."""
     return yaml.dump(
-        data, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True,
-        default_flow_style=False, width=88,
+        data,
+        Dumper=_SafeDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=88,
     )

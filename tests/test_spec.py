@@ -35,6 +35,7 @@ def edited(text: str, old: str, new: str) -> str:
 
 # -- shipped specs ------------------------------------------------------------------
 
+
 def test_shipped_specs_all_valid():
     pairs = validate_all()
     assert ("lenet5", "mnist") in pairs
@@ -64,8 +65,9 @@ def test_validation_imports_no_mindspore():
         validate_all()
         print('mindspore' in sys.modules)
     """)
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert output.strip() == "False"
 
 
@@ -91,6 +93,7 @@ def test_per_dataset_override_applies():
 
 # -- YAML 1.1 traps ---------------------------------------------------------------
 
+
 def test_yaml_scientific_float_is_float():
     assert load_yaml_text("lr: 1e-3").data == {"lr": 0.001}
     assert load_yaml_text("lr: 1.0E+2").data == {"lr": 100.0}
@@ -111,8 +114,11 @@ def test_yaml_date_stays_string():
 
 def test_string_field_keeps_source_text():
     # A summary written as a bare number stays the text the file shows.
-    text = edited(LENET, "summary: LeNet-5 digit classifier, trained with Adam and a cosine "
-                  "learning-rate schedule", "summary: 1.10")
+    text = edited(
+        LENET,
+        "summary: LeNet-5 digit classifier, trained with Adam and a cosine learning-rate schedule",
+        "summary: 1.10",
+    )
     assert load_spec_text(text, "user.yaml").data["summary"] == "1.10"
 
 
@@ -128,11 +134,12 @@ def test_duplicate_key_is_error():
 
 
 def test_dump_round_trips_tricky_strings():
-    data = {"s": ["yes", "1e-3", "010", "null", "", "a\nb", "it's \"q\" \\ é", "2024-01-01"]}
+    data = {"s": ["yes", "1e-3", "010", "null", "", "a\nb", 'it\'s "q" \\ é', "2024-01-01"]}
     assert load_yaml_text(dump_yaml(data)).data == data
 
 
 # -- every kind of error ----------------------------------------------------------
+
 
 def test_unknown_key_is_error():
     problems = problems_of(edited(LENET, "device: CPU", "device: CPU\ndevise: GPU"))
@@ -141,8 +148,10 @@ def test_unknown_key_is_error():
 
 def test_wrong_type_names_path_and_value():
     problems = problems_of(edited(LENET, "epochs: 10", "epochs: ten"))
-    assert any(p.startswith("user.yaml:") and "training.epochs" in p and "'ten'" in p
-               and "an integer" in p for p in problems), problems
+    assert any(
+        p.startswith("user.yaml:") and "training.epochs" in p and "'ten'" in p and "an integer" in p
+        for p in problems
+    ), problems
 
 
 def test_out_of_range_value():
@@ -152,8 +161,9 @@ def test_out_of_range_value():
 
 def test_unknown_catalog_name():
     problems = problems_of(edited(LENET, "name: adam", "name: adamm"))
-    assert any("optimizer.name" in p and "'adamm'" in p and "momentum" in p
-               for p in problems), problems
+    assert any("optimizer.name" in p and "'adamm'" in p and "momentum" in p for p in problems), (
+        problems
+    )
 
 
 def test_unknown_argument_suggests_name():
@@ -225,6 +235,7 @@ def test_shipped_spec_name_must_match_file(tmp_path):
 
 # -- model and dataset fit --------------------------------------------------------
 
+
 def test_dataset_not_listed_by_model():
     with pytest.raises(SpecError) as info:
         resolve_config(SpecSet(), "lenet5", "cifar10")
@@ -241,8 +252,9 @@ def test_class_count_mismatch():
 
 def test_channel_mismatch():
     with pytest.raises(SpecError) as info:
-        resolve_config(SpecSet(), "lenet5", "mnist",
-                       ["network.num_channel=3", "transform.channels=1"])
+        resolve_config(
+            SpecSet(), "lenet5", "mnist", ["network.num_channel=3", "transform.channels=1"]
+        )
     assert "transform.channels" in str(info.value)
 
 
