@@ -234,13 +234,14 @@ def parse_config(
         if spec is not None:
             specs.append(spec)
 
-    seen: set[str] = set()
+    counts: dict[str, int] = {}
     for spec in specs:
-        if spec.name in seen:
+        counts[spec.name] = counts.get(spec.name, 0) + 1
+    for name, count in counts.items():
+        if count > 1:
             problems.append(
-                f"two servables are named {spec.name!r}; give one of them another 'name'"
+                f"{count} servables are named {name!r}; give each a different 'name'"
             )
-        seen.add(spec.name)
 
     if problems:
         raise InvalidArgumentError(
