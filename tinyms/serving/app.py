@@ -203,8 +203,8 @@ def _decode_base64(value: str) -> bytes:
     except (binascii.Error, ValueError) as err:
         raise InvalidRequestError(
             "invalid_base64",
-            f"The 'image' field is not valid base64 ({err}). Encode the image file's bytes "
-            "with standard or URL-safe base64.",
+            "The 'image' field is not valid base64. Encode the image file's bytes with "
+            "standard or URL-safe base64.",
         ) from err
 
 

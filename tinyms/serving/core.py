@@ -316,9 +316,10 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarra
         with Image.open(io.BytesIO(data)) as header:
             width, height = header.size
     except (UnidentifiedImageError, OSError, ValueError) as err:
+        logger.debug("Image header not readable: %s", err)
         raise InvalidRequestError(
             "invalid_image",
-            f"Cannot decode an image from {len(data)} bytes ({err}). Send a PNG, JPEG, BMP, "
+            f"Cannot decode an image from {len(data)} bytes: the data is not a PNG, JPEG, BMP, "
             "TIFF, GIF or WebP file.",
         ) from err
     if width * height > max_pixels:
@@ -330,8 +331,11 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarra
     try:
         return decode_image(data)
     except TinyMSError as err:
+        logger.debug("Image not decodable: %s", err)
         raise InvalidRequestError(
-            "invalid_image", f"Cannot decode the image ({err}). Send a complete image file."
+            "invalid_image",
+            f"Cannot decode the {width}x{height} image in {len(data)} bytes: the file is "
+            "truncated or corrupt. Send a complete image file.",
         ) from err
 
 
