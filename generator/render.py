@@ -161,7 +161,11 @@ def _render_to(folder: Path, context: dict[str, Any]) -> Path:
         overwrite_if_exists=False,
         accept_hooks=False,
     )
-    return Path(project)
+    project_dir = Path(project)
+    # An installer may byte-compile the template's .py files; their caches are not project files.
+    for cache in sorted(project_dir.rglob("__pycache__"), reverse=True):
+        shutil.rmtree(cache)
+    return project_dir
 
 
 def _files(root: Path) -> list[str]:

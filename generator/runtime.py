@@ -144,7 +144,7 @@ def prepare_data(config: dict[str, Any], download_dir: str | Path) -> str:
 
     Raises:
         DatasetError: no data folder and the dataset cannot be downloaded.
-        DownloadError: the download failed; the message says how to use local
+        DownloadError: the download failed; the message explains how to use local
             files or a mirror instead.
     """
     dataset = config["dataset"]
@@ -232,7 +232,7 @@ def latest_checkpoint(output_dir: str | Path) -> Path:
     """Return the newest checkpoint of the latest run under ``output_dir``.
 
     Raises:
-        CheckpointError: no run folder holds a checkpoint.
+        CheckpointError: no run folder contains a checkpoint.
     """
     root = Path(output_dir)
     runs = sorted(

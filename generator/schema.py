@@ -12,7 +12,7 @@ files use: ``$ref`` (in-file and to a sibling file), ``type``, ``const``,
 Unlike a plain JSON Schema validator it returns a converted value: where the
 schema expects a string and YAML read a plain scalar such as ``1.10`` or
 ``2024-01-01`` as another type, the source text is used, so a value that merely
-looks like a number stays the string the schema asks for.
+looks like a number stays the string the schema expects.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ _TYPE_WORDS = {
 
 
 def _expected(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any]]) -> str:
-    """Return a short phrase that says what ``schema`` allows."""
+    """Return a short phrase that describes what ``schema`` allows."""
     if "$ref" in schema:
         return _expected(resolve(schema["$ref"]), resolve)
     if "const" in schema:

@@ -2,7 +2,7 @@
 
 A spec is a YAML file, ``spec/models/<name>.yaml`` or ``spec/datasets/<name>.yaml``
 (see ``spec/README.md``). :func:`load_spec` checks one file against its JSON
-Schema and against the catalog of names; :class:`SpecSet` holds every shipped
+Schema and against the catalog of names; :class:`SpecSet` contains every shipped
 spec plus the user's own (``tinyms-new --spec FILE``); :func:`validate_all`
 checks every spec and every model x dataset pair it lists.
 
@@ -56,7 +56,7 @@ class Spec:
     Attributes:
         kind: ``'model'`` or ``'dataset'``.
         name: The spec name, e.g. ``'lenet5'``.
-        data: The spec's values, converted as its schema says.
+        data: The spec's values, converted as its schema specifies.
         document: The loaded YAML, for ``file:line`` in later messages.
         path: The file it came from, or None for a spec given as text.
         text: The file's exact text (its hash goes into the project record).

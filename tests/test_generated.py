@@ -73,6 +73,17 @@ def test_lenet5_mnist_train_eval_predict_export(tmp_path):
     exported = run_script(project, "export.py")
     assert (run / "export" / "model.mindir").is_file(), exported
 
+    final = str(run / "checkpoints" / "final.ckpt")
+    run_script(
+        project, "train.py", "--data-dir", str(data), "--epochs", "2", "--resume-from", final
+    )
+    with open(project / "runs" / "run-002" / "metrics.csv", newline="") as handle:
+        resumed = list(csv.DictReader(handle))
+    assert [row["epoch"] for row in resumed] == ["2"]
+
+    run_script(project, "train.py", "--data-dir", str(data), "--pretrained", final)
+    assert (project / "runs" / "run-003" / "checkpoints" / "final.ckpt").is_file()
+
 
 def test_resnet50_cifar10_trains_two_steps(tmp_path):
     data = write_cifar10_bins(tmp_path / "cifar10")

@@ -134,12 +134,16 @@ def train(config: dict[str, Any], args: argparse.Namespace) -> Path:
 
     initial_epoch = 0
     if args.resume_from:
+        # The compiled model loads the optimizer state and step count too.
         report = model.load_checkpoint(args.resume_from, strict=True)
         initial_epoch = Model.checkpoint_epoch(args.resume_from)
-        logger.info("Resumed from %s after epoch %d: %s", args.resume_from, initial_epoch, report)
+        logger.info(
+            "Resumed from %s after epoch %d: %s", args.resume_from, initial_epoch, report.summary()
+        )
     elif args.pretrained:
-        report = model.load_checkpoint(args.pretrained, strict=False)
-        logger.info("Loaded pretrained weights from %s: %s", args.pretrained, report)
+        # A model without an optimizer loads the network weights only: training starts anew.
+        report = Model(built["network"]).load_checkpoint(args.pretrained, strict=False)
+        logger.info("Loaded pretrained weights from %s: %s", args.pretrained, report.summary())
 
     run_dir = runtime.new_run_dir(config["output_dir"])
     runtime.save_config(config, run_dir / "config.yaml")
@@ -153,9 +157,10 @@ def train(config: dict[str, Any], args: argparse.Namespace) -> Path:
         initial_epoch=initial_epoch,
     )
     seconds = time.perf_counter() - started
-    final = model.save_checkpoint(run_dir / "checkpoints" / "final.ckpt")
-    callbacks.plot_metrics(run_dir / "metrics.csv", run_dir / "metrics.png")
     last = model.history[-1] if model.history else {}
+    epoch = int(last.get("epoch", config["training"]["epochs"]))
+    final = model.save_checkpoint(run_dir / "checkpoints" / "final.ckpt", epoch=epoch)
+    callbacks.plot_metrics(run_dir / "metrics.csv", run_dir / "metrics.png")
     summary = ", ".join(f"{key}={value:.4f}" for key, value in last.items() if key != "epoch")
     print(f"Trained in {seconds:.1f} s; last epoch: {summary}")
     print(f"Checkpoint: {final}")
