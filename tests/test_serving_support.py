@@ -36,7 +36,7 @@ __all__ = [
 
 #: Real MNIST digits in IDX format, shared read-only beside the repository.
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-TRAIN_EPOCHS = 4
+TRAIN_EPOCHS = 5
 TRAIN_LR = 0.003
 
 
@@ -49,7 +49,7 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mnist_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(images [N, 28, 28] uint8, labels [N] uint8)`` of 'train' or 'test'."""
     prefix = "train" if split == "train" else "t10k"
@@ -71,7 +71,7 @@ _WORK_DIR = Path(tempfile.mkdtemp(prefix="tinyms-serving-tests-"))
 atexit.register(shutil.rmtree, _WORK_DIR, ignore_errors=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def trained_checkpoint() -> str:
     """Train LeNet5 on the MNIST train split once per process; return its checkpoint path.
 
@@ -246,5 +246,5 @@ BAD_REQUESTS = _bad_requests()
 
 def broken_servable(folder: Path) -> dict:
     """Return a servable entry whose checkpoint does not exist (it fails to load)."""
-    return {"name": "broken", "model": "lenet5", "dataset": "mnist",
+    return {"name": "broken", "model": "resnet18", "dataset": "cifar10",
             "checkpoint": str(Path(folder) / "absent.ckpt")}

@@ -103,13 +103,13 @@ def create_app(
     app.json.sort_keys = False
     app.extensions[CORE_KEY] = core
 
-    _add_request_hooks(app, core)
+    _add_request_hooks(app)
     _add_error_handlers(app)
     _add_routes(app, core)
     return app
 
 
-def _add_request_hooks(app: Flask, core: ServingCore) -> None:
+def _add_request_hooks(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
         given = request.headers.get("X-Request-ID", "")
@@ -121,9 +121,6 @@ def _add_request_hooks(app: Flask, core: ServingCore) -> None:
         request_id = g.get("request_id")
         if request_id:
             response.headers["X-Request-ID"] = request_id
-        if core.draining:
-            # Tell keep-alive clients to reconnect, so they reach another instance.
-            response.headers["Connection"] = "close"
         logger.debug(
             "request %s: %s %s -> %d in %.1f ms", request_id, request.method, request.path,
             response.status_code, (time.perf_counter() - g.get("started", time.perf_counter()))

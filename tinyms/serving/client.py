@@ -80,6 +80,9 @@ class _OwnedServer:
 _lock = threading.Lock()
 _owned: _OwnedServer | None = None
 _last_url: str | None = None
+# The last /servables listing of each server address, so predict() sends one
+# request, not two. It is refreshed when a name is not found in it.
+_listings: dict[str, list[dict[str, Any]]] = {}
 
 
 def server_url() -> str:
@@ -258,6 +261,7 @@ def start_server(
             raise
         _owned = _OwnedServer(process, url, folder, log_path)
         _last_url = url
+        _listings.pop(url, None)
         logger.info("Serving process %d answers at %s", process.pid, url)
         return url
 
@@ -296,6 +300,7 @@ def shutdown(timeout: float = 40.0) -> bool:
         if owned is None:
             return False
         _last_url = None
+        _listings.pop(owned.url, None)
         running = owned.process.poll() is None
         code = _stop_process(owned.process, timeout)
         logger.info("Serving process %d exited with status %s", owned.process.pid, code)
@@ -321,9 +326,12 @@ def list_servables() -> list[dict[str, Any]]:
     Raises:
         ServingError: The server cannot be reached or fails.
     """
-    status, body = _request("GET", f"{server_url()}/servables")
+    url = server_url()
+    status, body = _request("GET", f"{url}/servables")
     _raise_for_status(status, body, "Listing the servables")
-    return list(body["servables"])
+    servables = list(body["servables"])
+    _listings[url] = servables
+    return servables
 
 
 def _resolve_servable(servable_name: str, servables: list[dict[str, Any]]) -> dict[str, Any]:
@@ -372,7 +380,11 @@ def predict(image_path: str | os.PathLike, servable_name: str, dataset_name: str
     except OSError as err:
         raise ServingError(f"Cannot read the image file {str(image_path)!r}: {err}.") from err
 
-    servable = _resolve_servable(servable_name, list_servables())
+    url = server_url()
+    try:
+        servable = _resolve_servable(servable_name, _listings[url])
+    except (KeyError, ServingError):
+        servable = _resolve_servable(servable_name, list_servables())
     if servable["dataset"] != dataset_name:
         raise ServingError(
             f"The servable {servable['name']!r} serves the dataset {servable['dataset']!r}, "
@@ -385,7 +397,9 @@ def predict(image_path: str | os.PathLike, servable_name: str, dataset_name: str
         content_type = "application/octet-stream"
     name = urllib.parse.quote(servable["name"], safe="")
     query = urllib.parse.urlencode({"strategy": strategy})
-    status, body = _request("POST", f"{server_url()}/servables/{name}/predict?{query}",
+    status, body = _request("POST", f"{url}/servables/{name}/predict?{query}",
                             data=data, headers={"Content-Type": content_type})
+    if status == 404:
+        _listings.pop(url, None)  # the server no longer has it; list again next time
     _raise_for_status(status, body, f"Predicting {str(image_path)!r} with {servable['name']!r}")
     return body

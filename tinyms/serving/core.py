@@ -16,6 +16,7 @@ import concurrent.futures
 import dataclasses
 import io
 import logging
+import os
 import queue
 import threading
 import time
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from tinyms import catalog
-from tinyms.errors import ServingError, TinyMSError
+from tinyms.errors import CheckpointError, ServingError, TinyMSError
 from tinyms.serving.config import DEFAULT_MAX_IMAGE_PIXELS, ServableSpec, ServingConfig
 
 __all__ = [
@@ -245,8 +246,6 @@ def _load_mindir(spec: ServableSpec) -> Any:
     import mindspore as ms
     from mindspore import nn
 
-    from tinyms.errors import CheckpointError
-
     try:
         graph = ms.load(spec.mindir)
     except (OSError, RuntimeError, ValueError, TypeError) as err:
@@ -279,6 +278,12 @@ def load_servable(spec: ServableSpec, max_batch_size: int = DEFAULT_MAX_BATCH_SI
     from tinyms.vision import transform_for
 
     started = time.perf_counter()
+    weights = spec.mindir or spec.checkpoint
+    if not os.path.isfile(weights):
+        raise CheckpointError(
+            f"Servable {spec.name!r}: weights file not found: {weights!r}. Train the model "
+            "or fix the 'checkpoint' or 'mindir' path in the serving configuration."
+        )
     overrides = {"class_names": list(spec.class_names)} if spec.class_names else {}
     transform = transform_for(spec.model, spec.dataset, dict(spec.network_args), **overrides)
     if spec.mindir:
