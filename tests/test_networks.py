@@ -194,6 +194,13 @@ def test_factory_signature_matches_catalog(name):
 
 
 @pytest.mark.parametrize("name", BUILTIN)
+def test_catalog_datasets_exist(name):
+    datasets = _info(name)["datasets"]
+    assert datasets
+    assert set(datasets) <= set(catalog.names("dataset"))
+
+
+@pytest.mark.parametrize("name", BUILTIN)
 def test_unknown_keyword_rejected(name):
     with pytest.raises(InvalidArgumentError, match="num_classes"):
         get_network(name, num_classes=10)

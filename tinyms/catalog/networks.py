@@ -22,8 +22,8 @@ _BATCH_NORM = _arg("bool", True, "Batch normalization after each convolution")
 
 # Datasets each network suits: RGB sets resized to the input size, plus MNIST for
 # networks that take 1-channel 32x32 images.
-_RGB = ["cifar10", "cifar100", "imagefolder"]
-_RGB_AND_MNIST = ["mnist", "cifar10", "cifar100", "imagefolder"]
+_RGB = ["cifar10", "cifar100", "image_folder"]
+_RGB_AND_MNIST = ["mnist", "mnist_sample", "cifar10", "cifar100", "image_folder"]
 
 NETWORKS: dict[str, dict[str, Any]] = {
     "lenet5": {
@@ -40,7 +40,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "default_channels": 1,
         "params": 61706,
         "params_config": {"class_num": 10, "num_channel": 1},
-        "datasets": ["mnist", "cifar10", "cifar100", "imagefolder"],
+        "datasets": _RGB_AND_MNIST,
     },
     "alexnet": {
         "summary": "AlexNet: five convolutions and three dense layers, 227x227 input",
