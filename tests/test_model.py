@@ -288,3 +288,28 @@ def test_early_stopping_restores_best_weights_and_logs(data, tmp_path):
     assert len(saver.saved) == len(logs)
     png = plot_metrics(csv_path, tmp_path / "curves.png")
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_weights_only_load_keeps_optimizer_state(trained, tmp_path):
+    model, _ = trained
+    path = model.save_checkpoint(tmp_path / "pretrained")
+    finetune = Model(lenet5(class_num=2))
+    finetune.compile(loss_fn="softmax_cross_entropy", optimizer="momentum")
+    report = finetune.load_checkpoint(path, weights_only=True)
+    assert report.unexpected == []
+    assert all(not name.startswith("moments.") for name in report.loaded)
+    assert int(finetune.optimizer.global_step.asnumpy().reshape(-1)[0]) == 0
+
+
+def test_progress_line_counts_to_final_epoch_when_resuming(data):
+    import io
+
+    from tinyms.callbacks import ProgressBar
+
+    model = Model(lenet5(class_num=2))
+    model.compile(loss_fn="softmax_cross_entropy", optimizer="adam")
+    stream = io.StringIO()
+    model.train(3, batched(data[0][:64], data[1][:64]), callbacks=[ProgressBar(stream)],
+                initial_epoch=1)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 2/3", "epoch 3/3"]

@@ -40,6 +40,7 @@ __all__ = [
     "get_callback",
     "list_callbacks",
     "epoch_logs",
+    "final_epoch",
     "Callback",
     "RunContext",
     "CheckpointConfig",
@@ -60,6 +61,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 LOGS_KEY = "tinyms_epoch_logs"
+FINAL_EPOCH_KEY = "tinyms_final_epoch"
+
+
+def final_epoch(run_context: RunContext) -> int:
+    """Return the last epoch number of the run (``epoch`` given to ``Model.train``)."""
+    cb_params = run_context.original_args()
+    return int(getattr(cb_params, FINAL_EPOCH_KEY, None) or cb_params.epoch_num)
 
 
 def epoch_logs(run_context: RunContext) -> dict[str, float]:
@@ -81,11 +89,18 @@ class EpochLog(Callback):
     ``Model.train`` puts it first in the callback list; users do not add it.
     """
 
-    def __init__(self, history: list[dict[str, float]], metric_names: list[str]):
+    def __init__(
+        self, history: list[dict[str, float]], metric_names: list[str], final_epoch: int
+    ):
         super().__init__()
         self.history = history
         self.metric_names = metric_names
+        self.final_epoch = final_epoch
         self._losses: list[Any] = []
+
+    def on_train_begin(self, run_context: RunContext) -> None:
+        # MindSpore's epoch_num counts the epochs of this call, not the last epoch number.
+        setattr(run_context.original_args(), FINAL_EPOCH_KEY, self.final_epoch)
 
     def on_train_epoch_begin(self, run_context: RunContext) -> None:
         self._losses = []
@@ -358,7 +373,7 @@ class ProgressBar(Callback):
 
             self._bar = tqdm(
                 total=cb_params.batch_num, file=self._out(), leave=True, unit="step",
-                desc=f"epoch {cb_params.cur_epoch_num + 1}/{cb_params.epoch_num}",
+                desc=f"epoch {cb_params.cur_epoch_num}/{final_epoch(run_context)}",
             )
 
     def on_train_step_end(self, run_context: RunContext) -> None:
@@ -374,7 +389,7 @@ class ProgressBar(Callback):
         cb_params = run_context.original_args()
         text = ", ".join(f"{key} {value:.4f}" for key, value in logs.items() if key != "epoch")
         epoch = logs.get("epoch", cb_params.cur_epoch_num)
-        line = f"epoch {epoch}/{cb_params.epoch_num}: {text} ({seconds:.1f} s)"
+        line = f"epoch {epoch}/{final_epoch(run_context)}: {text} ({seconds:.1f} s)"
         if self._bar is not None:
             self._bar.set_postfix_str(text)
             self._bar.close()

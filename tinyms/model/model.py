@@ -223,7 +223,7 @@ class Model:
                 callback.check_monitor(available)
 
         run_logs: list[dict[str, float]] = []
-        recorder = EpochLog(run_logs, list(self.metrics))
+        recorder = EpochLog(run_logs, list(self.metrics), epoch)
         all_callbacks = [recorder, *callbacks]
         if valid_dataset is not None:
             model.fit(epoch, train_dataset, valid_dataset=valid_dataset,
@@ -296,12 +296,22 @@ class Model:
         extra = {"epoch_num": int(epoch)} if epoch is not None else None
         return save_checkpoint_atomic(self._save_target(), path, append_dict=extra)
 
-    def load_checkpoint(self, path: str | os.PathLike, strict: bool = False) -> LoadReport:
+    def load_checkpoint(
+        self, path: str | os.PathLike, strict: bool = False, weights_only: bool = False
+    ) -> LoadReport:
         """Load every parameter of a checkpoint that fits this model by name and shape.
 
         A checkpoint of the same network with another head (another
         ``class_num``) loads everything but the head, and the optimizer moments
-        of the skipped parameters are skipped too: this is fine-tuning.
+        of the skipped parameters are skipped too.
+
+        Args:
+            path: The ``.ckpt`` file.
+            strict: Raise when any network parameter is skipped or missing.
+            weights_only: Load the network's weights and leave the optimizer
+                state (moments, step count) as it is. Use it to fine-tune from a
+                pretrained checkpoint with a new learning-rate schedule; leave it
+                False to resume a run.
 
         Raises:
             CheckpointError: unreadable file, nothing fits, more than half of the
@@ -310,9 +320,10 @@ class Model:
         """
         params = read_checkpoint(path)
         network_names = {param.name for param in self.network.get_parameters()}
-        report = load_matching(self._save_target(), params, network_names,
-                               source=str(path), strict=strict)
-        return report
+        target = self.network if weights_only else self._save_target()
+        if weights_only:
+            params = {name: value for name, value in params.items() if name in network_names}
+        return load_matching(target, params, network_names, source=str(path), strict=strict)
 
     @staticmethod
     def checkpoint_epoch(path: str | os.PathLike) -> int:
