@@ -33,6 +33,7 @@ from tinyms.serving.config import (
     default_config_path,
     load_config,
     parse_config,
+    spec_from_project,
 )
 
 _LAZY = {
@@ -54,6 +55,7 @@ __all__ = [
     "default_config_path",
     "load_config",
     "parse_config",
+    "spec_from_project",
     *_LAZY,
 ]
 

@@ -10,6 +10,7 @@ A configuration file is either a list of servables or a mapping with a
         name: lenet5_mnist       # optional; defaults to <model>_<dataset>
         network_args: {}         # optional network arguments, e.g. {num_channel: 3}
         class_names: [...]       # optional; defaults to the dataset's class names
+        transform_args: {}       # optional transform overrides: image_size, channels, mean, std
     max_content_length: 10485760 # optional request body limit in bytes
     max_image_pixels: 16777216   # optional limit on width * height of a decoded image
 
@@ -40,6 +41,7 @@ __all__ = [
     "find_config",
     "load_config",
     "parse_config",
+    "spec_from_project",
 ]
 
 #: Environment variable that names the configuration file to use by default.
@@ -52,7 +54,9 @@ DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SERVABLE_KEYS = (
     "name", "model", "dataset", "checkpoint", "mindir", "network_args", "class_names",
+    "transform_args",
 )
+_TRANSFORM_KEYS = ("image_size", "channels", "mean", "std")
 _SETTING_KEYS = ("max_content_length", "max_image_pixels")
 
 
@@ -70,6 +74,8 @@ class ServableSpec:
             of ``checkpoint`` and ``mindir`` is set.
         network_args: Keyword arguments the network is built with.
         class_names: One label per network output, or ``None`` for the dataset's.
+        transform_args: Overrides of the transform that ``transform_for``
+            resolves (``image_size``, ``channels``, ``mean``, ``std``).
     """
 
     name: str
@@ -79,6 +85,7 @@ class ServableSpec:
     mindir: str | None = None
     network_args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     class_names: tuple[str, ...] | None = None
+    transform_args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as a JSON-serializable dict, in the configuration file's keys."""
@@ -91,6 +98,8 @@ class ServableSpec:
             data["network_args"] = dict(self.network_args)
         if self.class_names is not None:
             data["class_names"] = list(self.class_names)
+        if self.transform_args:
+            data["transform_args"] = dict(self.transform_args)
         return data
 
 
@@ -313,6 +322,15 @@ def _parse_servable(
         else:
             class_names = tuple(str(value) for value in class_names)
 
+    transform_args = item.get("transform_args") or {}
+    if not isinstance(transform_args, Mapping):
+        problems.append(f"{label}: 'transform_args' must be a mapping, got {transform_args!r}")
+        transform_args = {}
+    unknown = sorted(set(map(str, transform_args)) - set(_TRANSFORM_KEYS))
+    if unknown:
+        problems.append(f"{label}: unknown transform_args {unknown}; valid keys: "
+                        f"{', '.join(_TRANSFORM_KEYS)}")
+
     name = item.get("name")
     if name is None and model and dataset:
         name = f"{model}_{dataset}"
@@ -324,4 +342,57 @@ def _parse_servable(
         return None
     if model is None or dataset is None:
         return None
-    return ServableSpec(name, model, dataset, checkpoint, mindir, dict(network_args), class_names)
+    return ServableSpec(name, model, dataset, checkpoint, mindir, dict(network_args), class_names,
+                        dict(transform_args))
+
+
+def spec_from_project(
+    config: Mapping[str, Any],
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    mindir: str | os.PathLike | None = None,
+    name: str | None = None,
+) -> ServableSpec:
+    """Build a servable from the configuration of a project that ``tinyms-new`` generated.
+
+    The network (name and arguments), the dataset, its class names and the
+    transform overrides come from the project's ``config.yaml`` sections
+    ``network``, ``dataset`` and ``transform``.
+
+    Args:
+        config: The project configuration, as its scripts load it.
+        checkpoint: The ``.ckpt`` file to serve.
+        mindir: The ``.mindir`` file to serve instead of a checkpoint.
+        name: The servable name; defaults to ``<model>_<dataset>``.
+
+    Returns:
+        The checked :class:`ServableSpec`.
+
+    Raises:
+        InvalidArgumentError: A section is missing or names an unknown model or
+            dataset, or not exactly one of ``checkpoint`` and ``mindir`` is given.
+    """
+    try:
+        network = dict(config["network"])
+        dataset = config["dataset"]
+        transform = config.get("transform") or {}
+    except (KeyError, TypeError) as err:
+        raise InvalidArgumentError(
+            f"The project configuration has no {err} section; pass the config that the "
+            "project's scripts read (config.yaml)."
+        ) from err
+    model = network.pop("name", None)
+    item: dict[str, Any] = {"model": model, "dataset": dataset.get("name"),
+                            "network_args": network}
+    if dataset.get("class_names"):
+        item["class_names"] = list(dataset["class_names"])
+    overrides = {key: transform[key] for key in _TRANSFORM_KEYS if transform.get(key) is not None}
+    if overrides:
+        item["transform_args"] = overrides
+    if checkpoint is not None:
+        item["checkpoint"] = str(Path(checkpoint).resolve())
+    if mindir is not None:
+        item["mindir"] = str(Path(mindir).resolve())
+    if name is not None:
+        item["name"] = name
+    return parse_config([item]).servables[0]

@@ -284,7 +284,9 @@ def load_servable(spec: ServableSpec, max_batch_size: int = DEFAULT_MAX_BATCH_SI
             f"Servable {spec.name!r}: weights file not found: {weights!r}. Train the model "
             "or fix the 'checkpoint' or 'mindir' path in the serving configuration."
         )
-    overrides = {"class_names": list(spec.class_names)} if spec.class_names else {}
+    overrides = dict(spec.transform_args)
+    if spec.class_names:
+        overrides["class_names"] = list(spec.class_names)
     transform = transform_for(spec.model, spec.dataset, dict(spec.network_args), **overrides)
     if spec.mindir:
         network = _load_mindir(spec)
