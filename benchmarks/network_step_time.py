@@ -4,10 +4,10 @@ Each network is built with 10 classes and its catalog input size and channels
 (LeNet-5 1x32x32, VGG and DenseNet 3x32x32, AlexNet 3x227x227, ResNet and
 MobileNetV2 3x224x224). A step is one ``nn.TrainOneStepCell`` call: forward,
 softmax cross-entropy, backward and a Momentum (0.01, 0.9) update, on one fixed
-random batch. The first ``--warmup`` steps (which include graph compilation in
-graph mode) are timed apart; the median of the next ``--steps`` is reported,
-with the process CPU time per step and the 1-minute load average, because a
-busy machine inflates the wall time.
+random batch. The first ``--warmup`` steps include graph compilation in graph
+mode, so they are timed apart. The script reports the median wall time of the
+next ``--steps`` steps. It also reports the process CPU time per step and the
+1-minute load average, because a busy machine inflates the wall time.
 
 Run: python benchmarks/network_step_time.py [NAME ...] [--mode graph|pynative]
      [--steps 5] [--warmup 2] [--batch-size 32] [--json results.json]
