@@ -188,9 +188,10 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def file_server(monkeypatch: pytest.MonkeyPatch, fast_retries: None):
     """Return a factory ``make(folder) -> FileServer``; every server stops after the test."""
-    from tinyms.data.download import MIRROR_ENV
+    from tinyms.data.download import CHECKSUMS_ENV, MIRROR_ENV
 
     monkeypatch.delenv(MIRROR_ENV, raising=False)
+    monkeypatch.delenv(CHECKSUMS_ENV, raising=False)
     started: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
 
     def make(folder: str | Path) -> FileServer:

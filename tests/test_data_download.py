@@ -14,7 +14,14 @@ import pytest
 from fixtures_data import SHARED_MNIST, sha256_of
 
 from tinyms import catalog
-from tinyms.data import MIRROR_ENV, MnistDataset, _http, download_dataset, parse_sha256sums
+from tinyms.data import (
+    CHECKSUMS_ENV,
+    MIRROR_ENV,
+    MnistDataset,
+    _http,
+    download_dataset,
+    parse_sha256sums,
+)
 from tinyms.errors import (
     ChecksumError,
     DatasetError,
@@ -83,6 +90,35 @@ def test_mirror_from_environment(mnist_server, tmp_path, monkeypatch):
     download_dataset("mnist", tmp_path, checksums=shared_sums())
     for name in MNIST_GZ:
         assert mnist_server.count(name) == 1
+
+
+def test_checksums_from_environment(mnist_server, tmp_path, monkeypatch):
+    monkeypatch.setenv(MIRROR_ENV, mnist_server.url)
+    monkeypatch.setenv(CHECKSUMS_ENV, mnist_server.url + "SHA256SUMS")
+
+    root = download_dataset("mnist", tmp_path)
+
+    assert mnist_server.count("SHA256SUMS") == 1
+    assert MnistDataset(root, usage="test").get_dataset_size() == 2000
+
+
+def test_checksums_env_ignored_without_mirror(tmp_path, monkeypatch):
+    """The variable never replaces official checksums on the official URLs."""
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    monkeypatch.setenv(CHECKSUMS_ENV, str(SHARED_MNIST / "SHA256SUMS"))
+    root = tmp_path / "mnist"
+    root.mkdir()
+    for name in MNIST_GZ:  # the subset's files fail the official MD5, so they are refetched
+        (root / name).write_bytes((SHARED_MNIST / name).read_bytes())
+    monkeypatch.setattr(_http, "ATTEMPTS", 1)
+    monkeypatch.setattr(_http, "_open", _refuse_network)
+
+    with pytest.raises(DownloadError, match="no network in tests"):
+        download_dataset("mnist", tmp_path)
+
+
+def _refuse_network(url: str, offset: int):
+    raise DownloadError(f"no network in tests: {url}")
 
 
 def test_mirror_may_be_local_folder(tmp_path, monkeypatch):
@@ -481,6 +517,7 @@ def test_cifar10_archive_extracted(file_server, cifar10_archive, tmp_path):
 
 def test_mnist_sample_offline(tmp_path, monkeypatch):
     monkeypatch.setenv(MIRROR_ENV, "http://127.0.0.1:9/unused/")  # must not apply
+    monkeypatch.setenv(CHECKSUMS_ENV, "/nonexistent/SHA256SUMS")  # must not apply
 
     root = download_dataset("mnist_sample", tmp_path)
 

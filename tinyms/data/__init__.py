@@ -14,7 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .download import MIRROR_ENV, download_dataset, downloadable_datasets, parse_sha256sums
+from .download import (
+    CHECKSUMS_ENV,
+    MIRROR_ENV,
+    download_dataset,
+    downloadable_datasets,
+    parse_sha256sums,
+)
 from .loaders import (
     Cifar10Dataset,
     Cifar100Dataset,
@@ -25,6 +31,7 @@ from .loaders import (
 from .registry import DATASETS, get_dataset
 
 __all__ = [
+    "CHECKSUMS_ENV",
     "DATASETS",
     "MIRROR_ENV",
     "Cifar10Dataset",

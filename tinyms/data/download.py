@@ -33,12 +33,21 @@ from tinyms.errors import ChecksumError, DatasetError, DownloadError, InvalidArg
 from ._archive import TMP_SUFFIX, check_idx_file, gunzip_file, safe_extract_tar
 from ._http import ConnectionFailedError, fetch, fetch_bytes, is_url
 
-__all__ = ["download_dataset", "downloadable_datasets", "parse_sha256sums", "MIRROR_ENV"]
+__all__ = [
+    "download_dataset",
+    "downloadable_datasets",
+    "parse_sha256sums",
+    "MIRROR_ENV",
+    "CHECKSUMS_ENV",
+]
 
 logger = logging.getLogger(__name__)
 
 MIRROR_ENV = "TINYMS_DATASET_MIRROR"
 """Environment variable whose value replaces the official base URL when ``mirror`` is None."""
+CHECKSUMS_ENV = "TINYMS_DATASET_CHECKSUMS"
+"""Environment variable with the path or URL of a SHA256SUMS file, used as ``checksums``
+when that argument is None and a mirror is in use."""
 
 MANIFEST_NAME = ".tinyms-manifest.json"
 _PACKAGE_PREFIX = "package:"
@@ -137,19 +146,28 @@ def _expected_checksums(name: str, files: Mapping[str, Any], needed: list[str],
             for file_name in needed}
 
 
-def _sources(download: Mapping[str, Any], mirror: PathLike | None) -> list[str]:
+def _sources(download: Mapping[str, Any], mirror: PathLike | None,
+             checksums: Checksums) -> tuple[list[str], Checksums]:
+    """Return the base locations to try in order, and the checksums to expect.
+
+    The environment variables apply only to datasets fetched from the network,
+    never to files shipped inside the package.
+    """
     base = str(download["base_url"])
     if base.startswith(_PACKAGE_PREFIX):
         # Files shipped inside tinyms.data, such as the MNIST sample.
         packaged = Path(__file__).parent / base[len(_PACKAGE_PREFIX):]
-        return [os.fspath(mirror)] if mirror is not None else [str(packaged)]
+        return ([os.fspath(mirror)] if mirror is not None else [str(packaged)]), checksums
     if mirror is None:
         mirror = os.environ.get(MIRROR_ENV) or None
         if mirror:
             logger.info("Using the mirror %s from %s", mirror, MIRROR_ENV)
-    if mirror is not None:
-        return [os.fspath(mirror)]
-    return [base, *download.get("mirrors", [])]
+    if mirror is None:
+        return [base, *download.get("mirrors", [])], checksums
+    if checksums is None and os.environ.get(CHECKSUMS_ENV):
+        checksums = os.environ[CHECKSUMS_ENV]
+        logger.info("Using the checksums %s from %s", checksums, CHECKSUMS_ENV)
+    return [os.fspath(mirror)], checksums
 
 
 def _join(base: str, file_name: str) -> str:
@@ -383,7 +401,8 @@ def download_dataset(name: str, local_path: PathLike = ".", mirror: PathLike | N
             environment variable, else the official URL and its known mirrors.
         checksums: For a mirror that serves other files than the official ones: a
             mapping of file name to SHA-256, or the path or URL of a ``SHA256SUMS``
-            file. Default: the official checksums in the catalog (MD5 where the
+            file. Default: with a mirror, the ``TINYMS_DATASET_CHECKSUMS`` environment
+            variable if set; else the official checksums in the catalog (MD5 where the
             publisher gives only MD5).
 
     Returns:
@@ -421,6 +440,7 @@ def download_dataset(name: str, local_path: PathLike = ".", mirror: PathLike | N
     splits = [split for split in _SPLITS if split in layout]
     needed_by_split = {split: _source_files(files, layout, split) for split in splits}
     all_needed = sorted({f for names in needed_by_split.values() for f in names})
+    sources, checksums = _sources(download, mirror, checksums)
     expected = _expected_checksums(name, files, all_needed, checksums)
     source_tags = {split: {f: expected[f].tag for f in needed_by_split[split]} for split in splits}
 
@@ -435,7 +455,6 @@ def download_dataset(name: str, local_path: PathLike = ".", mirror: PathLike | N
 
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    sources = _sources(download, mirror)
     is_idx = info.get("loader") == "mnist"
     placed: list[tuple[Path, Path]] = []
     try:
