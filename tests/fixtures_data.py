@@ -1,8 +1,8 @@
 """Pytest fixtures for dataset tests: a local HTTP server and dataset folders.
 
 ``file_server`` serves a folder (and extra files) over HTTP on 127.0.0.1 with
-Range support and switches that inject failures: error statuses for the first
-N requests, an HTML page in place of a file, a body cut short, a connection
+Range support. Its switches inject failures: error statuses for the first N
+requests, an HTML page in place of a file, a body cut short, a connection
 closed without a response, and a server that ignores Range. ``mnist_server``
 serves the real MNIST subset kept in ``shared/data/mnist`` beside the
 repository. The CIFAR folders are full-size (MindSpore reads nothing smaller),
@@ -54,7 +54,7 @@ class FileServer:
         folder: The folder served at the root URL.
         url: The base URL, ending in ``/``.
         requests: ``(file name, Range header or None)`` for each request received.
-        ignore_range: Answer Range requests with the whole file (status 200).
+        ignore_range: Respond to Range requests with the whole file (status 200).
     """
 
     folder: Path
@@ -71,11 +71,11 @@ class FileServer:
         return self.url + name
 
     def fail(self, name: str, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests for ``name`` with HTTP ``status``."""
+        """Respond to the next ``times`` requests for ``name`` with HTTP ``status``."""
         self._faults.setdefault(name, []).append(_Fault("status", times, status=status))
 
     def serve_html(self, name: str, times: int = 1, content_type: str = "text/html") -> None:
-        """Answer the next ``times`` requests for ``name`` with an HTML error page (200)."""
+        """Respond to the next ``times`` requests for ``name`` with an HTML error page (200)."""
         fault = _Fault("html", times, status=200, content_type=content_type)
         self._faults.setdefault(name, []).append(fault)
 

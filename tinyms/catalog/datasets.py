@@ -1,6 +1,6 @@
 """Catalog entries for datasets, read from ``datasets.yaml`` beside this file.
 
-That YAML file is the one place that holds each dataset's download URLs, file
+That YAML file is the one place that contains each dataset's download URLs, file
 names, sizes, checksums (with their sources), on-disk layout, class names and
 normalization statistics. The library and the generator both read it here.
 Top-level keys that start with ``_`` are YAML anchors shared by entries, not

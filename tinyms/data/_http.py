@@ -1,10 +1,10 @@
 """Fetching one file from a URL or a local folder into a temporary file.
 
 HTTP uses the standard library (urllib). A fetch resumes a partial temporary
-file with an HTTP Range request, restarts when the server ignores the range,
-retries transient failures (connection errors, timeouts, truncated bodies,
-HTTP 408, 429 and 5xx) with exponential backoff, and rejects an HTML page
-served in place of the file.
+file with an HTTP Range request and restarts when the server ignores the
+range. It retries transient failures (connection errors, timeouts, truncated
+bodies, HTTP 408, 429 and 5xx) with exponential backoff. An HTML page served in
+place of the file is rejected.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _fetch_once(url: str, part: Path, desc: str) -> None:
             match = re.match(r"bytes (\d+)-", content_range)
             if not match or int(match.group(1)) != offset:
                 part.unlink(missing_ok=True)
-                error = DownloadError(f"{url} answered a range request with {content_range!r}.")
+                error = DownloadError(f"{url} responded to a range request with {content_range!r}.")
                 raise _TransientError("range mismatch, restarting", error)
         elif offset:
             logger.info("%s ignored the range request; restarting the download", url)

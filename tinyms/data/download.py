@@ -321,7 +321,7 @@ def _source_files(files: Mapping[str, Any], layout: Mapping[str, list[str]],
         if spec["unpack"] == "gzip":
             if file_name.removesuffix(".gz") in layout[split]:
                 result.append(file_name)
-        else:  # an archive holds every split
+        else:  # an archive contains every split
             result.append(file_name)
     return result
 
@@ -358,7 +358,7 @@ def _unpack_tar(file_name: str, archive: Path, root: Path, layout: Mapping[str, 
                 if len(found) != 1:
                     problem = "no file" if not found else f"{len(found)} files"
                     raise DatasetError(
-                        f"{file_name} holds {problem} named {output}; expected exactly one. "
+                        f"{file_name} contains {problem} named {output}; expected exactly one. "
                         "The archive is not the expected dataset archive."
                     )
                 target = root / split / output
@@ -383,7 +383,7 @@ def download_dataset(name: str, local_path: PathLike = ".", mirror: PathLike | N
                      checksums: Checksums = None) -> str:
     """Download, verify and unpack a dataset; return its root ``<local_path>/<name>``.
 
-    The root holds ``train/`` and ``test/`` in the format MindSpore's readers take
+    The root contains ``train/`` and ``test/`` in the format MindSpore's readers take
     (MNIST: the four uncompressed IDX files; CIFAR: the binary batches), so
     ``MnistDataset(download_dataset('mnist'))`` works as written. Splits already
     present and verified are kept, missing ones are completed. Files are fetched

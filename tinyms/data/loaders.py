@@ -1,8 +1,8 @@
 """Dataset loaders over MindSpore's readers, taking a dataset root or one split's folder.
 
-Each loader accepts either the root that ``download_dataset`` returns (holding
-``train/`` and ``test/``; ``usage`` picks the split, None reads both) or a
-folder that holds one split's files directly. A folder with the wrong layout
+Each loader accepts either the root that ``download_dataset`` returns, which
+contains ``train/`` and ``test/`` (``usage`` picks the split, None reads both),
+or a folder that contains one split's files directly. A folder with the wrong layout
 raises :class:`~tinyms.errors.DatasetError` naming the files expected there.
 MindSpore is imported when a loader is called, not when this module is.
 """
@@ -280,7 +280,7 @@ def ImageFolderDataset(dataset_dir: PathLike, usage: str | None = None,
             ``extensions``, ``class_indexing``, ``decode``, ...).
 
     Raises:
-        DatasetError: The folder is missing or holds no class folders with images.
+        DatasetError: The folder is missing or contains no class folders with images.
     """
     usage = _check_usage(usage)
     folder = _check_folder(path=dataset_dir, name="image_folder")
@@ -334,7 +334,7 @@ def split_dataset(dataset: Any, valid_fraction: float = 0.1, seed: int = 0) -> t
     The records are permuted with ``seed``, so the same seed gives the same parts.
     Both parts keep the pipeline built on the reader (map, batch, ...). The
     training part reads its records in a new random order each epoch when the
-    source was shuffled (the MindSpore default), else in index order; the
+    source was shuffled (the MindSpore default), else in index order. The
     validation part always reads in a fixed order.
 
     Args:
