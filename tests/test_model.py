@@ -313,3 +313,16 @@ def test_progress_line_counts_to_final_epoch_when_resuming(data):
                 initial_epoch=1)
     lines = stream.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == ["epoch 2/3", "epoch 3/3"]
+
+
+def test_mobilenetv2_callback_factory():
+    from tinyms.callbacks import LambdaCallback, LossMonitor, TimeMonitor, mobilenetv2_cb
+
+    callbacks = mobilenetv2_cb("CPU", [0.1, 0.05], True, 2, 10)
+    kinds = [type(callback) for callback in callbacks]
+    assert kinds[:3] == [TimeMonitor, LossMonitor, LambdaCallback]
+    assert isinstance(callbacks[3], ModelCheckpoint)
+    assert callbacks[3].save_epochs == 2
+    assert [type(c) for c in mobilenetv2_cb("GPU", None, False, 1, 5)] == [TimeMonitor, LossMonitor]
+    with pytest.raises(InvalidArgumentError, match="TPU"):
+        mobilenetv2_cb("TPU", 0.1, False, 1, 5)

@@ -545,7 +545,7 @@ def mobilenetv2_cb(
         raise InvalidArgumentError(f"Invalid step_size {step_size!r}; expected an integer >= 1.")
     callbacks: list[Callback] = [
         TimeMonitor(data_size=step_size),
-        LossMonitor(per_print_steps=step_size),
+        LossMonitor(per_print_times=step_size),
     ]
     if lr is not None:
         rates = list(lr) if isinstance(lr, (list, tuple)) else [float(lr)]
