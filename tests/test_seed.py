@@ -55,7 +55,8 @@ def test_every_public_name_resolves(module):
 
 # The examples verbatim, in order, after the values the note leaves to the reader.
 SEED_EXAMPLES = '''
-device_target, lr, is_saving_checkpoint, save_checkpoint_epochs, step_size = "CPU", 0.01, True, 1, 10
+device_target, lr, step_size = "CPU", 0.01, 10
+is_saving_checkpoint, save_checkpoint_epochs = True, 1
 image_path = "picture.jpg"
 
 from tinyms.data import download_dataset, MnistDataset
