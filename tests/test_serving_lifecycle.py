@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from test_serving_support import free_port, mnist_split, png_bytes, write_config
@@ -157,6 +159,43 @@ def test_sigterm_finishes_request_in_flight(checkpoint, tmp_path):
         output = (tmp_path / "server.log").read_text()
         assert "Received SIGTERM; stopping" in output
         assert "Stopped serving" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_generated_serve_script(checkpoint, tmp_path):
+    project = tmp_path / "project"
+    subprocess.run([sys.executable, "-m", "tinyms.generator.cli", "--model", "lenet5",
+                    "--dataset", "mnist", "--output-dir", str(project)],
+                   capture_output=True, text=True, timeout=120, check=True)
+    log_path = tmp_path / "serve.log"
+    log = open(log_path, "wb")  # noqa: SIM115  (closed in finally)
+    process = subprocess.Popen(
+        [sys.executable, "serve.py", "--checkpoint", checkpoint, "--port", "0"],
+        cwd=project, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not (match := re.search(r"Serving on (http://127\.0\.0\.1:\d+)",
+                                      log_path.read_text(errors="replace"))):
+            assert process.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        url = match.group(1)
+
+        digit = png_bytes(mnist_split("test")[0][0])
+        request = urllib.request.Request(
+            f"{url}/servables/lenet5_mnist/predict?strategy=TOP5_CLASS", data=digit,
+            headers={"Content-Type": "image/png"}, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.load(response)
+        assert answer["servable"] == "lenet5_mnist"
+        assert len(answer["predictions"]) == 5
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()

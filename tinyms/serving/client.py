@@ -105,10 +105,10 @@ def _stderr_tail(path: str) -> str:
 
 def _request(method: str, url: str, data: bytes | None = None,
              headers: Mapping[str, str] | None = None, timeout: float = 60.0) -> tuple[int, Any]:
-    """Send one request; return ``(status, parsed JSON body)`` for any HTTP answer.
+    """Send one request; return ``(status, parsed JSON body)`` for any HTTP response.
 
     Raises:
-        ServingError: The server cannot be reached or its answer is not JSON.
+        ServingError: The server cannot be reached or its response is not JSON.
     """
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:
@@ -126,7 +126,7 @@ def _request(method: str, url: str, data: bytes | None = None,
         return status, json.loads(body)
     except ValueError as err:
         raise ServingError(
-            f"The server at {url} answered status {status} with a body that is not JSON: "
+            f"The server at {url} responded with status {status} and a body that is not JSON: "
             f"{body[:200]!r}. Check that {URL_ENV} points at a tinyms server."
         ) from err
 
@@ -184,7 +184,8 @@ def _wait_until_ready(process: subprocess.Popen[bytes], ready_file: str, log_pat
                 pass
         time.sleep(0.1)
     raise ServingError(
-        f"The serving server did not answer /health within {timeout:.0f} s; it was stopped. "
+        f"The serving server did not respond to /health within {timeout:.0f} s, so it was "
+        "stopped. "
         f"Its output ends with:\n{_stderr_tail(log_path)}"
     )
 
@@ -199,7 +200,7 @@ def start_server(
     max_batch_size: int = 16,
     debug: bool = False,
 ) -> str:
-    """Start a serving server in a background process and wait until it answers.
+    """Start a serving server in a background process and wait until ``/health`` responds.
 
     The process belongs to this Python process: :func:`shutdown` stops it, and
     so does the exit of this process.
@@ -262,7 +263,7 @@ def start_server(
         _owned = _OwnedServer(process, url, folder, log_path)
         _last_url = url
         _listings.pop(url, None)
-        logger.info("Serving process %d answers at %s", process.pid, url)
+        logger.info("Serving process %d is ready at %s", process.pid, url)
         return url
 
 
@@ -312,7 +313,7 @@ atexit.register(shutdown)
 
 
 def server_started() -> bool:
-    """Return True when the server answers ``/health`` with at least one servable ready."""
+    """Return True when ``/health`` responds with status 200 (at least one servable ready)."""
     try:
         status, _ = _request("GET", f"{server_url()}/health", timeout=5.0)
     except ServingError:
@@ -369,7 +370,7 @@ def predict(image_path: str | os.PathLike, servable_name: str, dataset_name: str
     Raises:
         ServingError: Unknown servable, a ``dataset_name`` other than the
             servable's, an unreadable file, or a failed request (``.status``
-            holds the HTTP status and ``.body`` the server's JSON answer).
+            is the HTTP status and ``.body`` the server's JSON response).
     """
     if strategy not in _STRATEGIES:
         raise ServingError(

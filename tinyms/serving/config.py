@@ -109,8 +109,8 @@ class ServingConfig:
 
     Attributes:
         servables: The servables, in file order.
-        max_content_length: Largest accepted request body, in bytes; larger
-            requests are answered with status 413.
+        max_content_length: Largest accepted request body, in bytes. The server
+            rejects larger requests with status 413.
         max_image_pixels: Largest accepted image, in pixels (width * height).
         source: The file the configuration was read from, or ``None``.
     """

@@ -1,6 +1,6 @@
 """The serving core: load servables, then decode, preprocess, predict and postprocess.
 
-Nothing here knows about HTTP. The Flask app (``tinyms.serving.app``) is a thin
+Nothing here depends on HTTP. The Flask app (``tinyms.serving.app``) is a thin
 adapter that maps the exceptions below to status codes.
 
 Each servable resolves its transform with ``tinyms.vision.transform_for``, the

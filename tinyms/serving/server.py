@@ -80,12 +80,12 @@ def _serve_waitress(app: Any, host: str, port: int, threads: int, ready_file: st
         max_request_body_size=2 * limit + 65536, clear_untrusted_proxy_headers=True,
     )
     core = app.extensions["tinyms_serving"]
+    bound_port = int(server.effective_port)  # waitress reports it as a string
     stop = threading.Event()
     _install_stop_handlers(stop, server.pull_trigger)
-    logger.info("Serving on http://%s:%d with %d threads (waitress)", host,
-                server.effective_port, threads)
+    logger.info("Serving on http://%s:%d with %d threads (waitress)", host, bound_port, threads)
     if ready_file:
-        _write_ready_file(ready_file, host, server.effective_port)
+        _write_ready_file(ready_file, host, bound_port)
 
     # Internals of waitress 3: the socket map and the loop that server.run() wraps.
     use_poll = server.adj.asyncore_use_poll
@@ -107,7 +107,7 @@ def _serve_waitress(app: Any, host: str, port: int, threads: int, ready_file: st
         wasyncore.loop(timeout=0.05, map=server._map, use_poll=use_poll, count=1)
     wasyncore.close_all(server._map)
     server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
-    logger.info("Stopped serving on http://%s:%d", host, server.effective_port)
+    logger.info("Stopped serving on http://%s:%d", host, bound_port)
 
 
 def _serve_debug(app: Any, host: str, port: int, ready_file: str | None) -> None:
