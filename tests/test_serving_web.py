@@ -1,4 +1,4 @@
-"""The web page in headless Chromium: upload real digits, read the answers from the page.
+"""The web page in headless Chromium: upload real digits, read the predictions from the page.
 
 Chromium is driven over the Chrome DevTools Protocol with a small standard-library
 WebSocket client. Without Chromium the test is skipped, except when ``CI`` is
@@ -106,8 +106,11 @@ class DevTools:
 
     def wait_for(self, expression: str, timeout: float = 60.0):
         deadline = time.monotonic() + timeout
+        # The page may still be loading (no document.body yet), so errors count as false.
+        guarded = (f"(() => {{ try {{ return {expression}; }} "
+                   "catch (error) { return false; } })()")
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            value = self.evaluate(guarded)
             if value:
                 return value
             time.sleep(0.1)
