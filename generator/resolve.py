@@ -27,6 +27,9 @@ from tinyms.errors import SpecError
 
 __all__ = ["parse_set", "resolve_config", "validate_config"]
 
+# Optional training keys, written into every generated config.yaml so users see them.
+TRAINING_DEFAULTS = {"shuffle": True, "scale_lr": False}
+
 RECIPE_KEYS = (
     "network",
     "device",
@@ -191,7 +194,10 @@ def resolve_config(
         "lr_schedule": recipe["lr_schedule"],
         "metrics": recipe["metrics"],
         "callbacks": recipe["callbacks"],
-        "training": recipe["training"],
+        "training": {
+            **recipe["training"],
+            **{k: v for k, v in TRAINING_DEFAULTS.items() if k not in recipe["training"]},
+        },
         "output_dir": "runs",
     }
 
