@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_serving_support import (
     BAD_REQUESTS,
     MAX_CONTENT_LENGTH,
@@ -169,3 +171,45 @@ def test_web_page_served(client):
     assert 'id="servable"' in page
     assert 'type="file"' in page
     assert "TOP5_CLASS" in page
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=600),
+       content_type=st.sampled_from(["image/png", "image/jpeg", "application/json",
+                                     "application/octet-stream", "multipart/form-data",
+                                     "text/plain", ""]),
+       strategy=st.sampled_from(["", "TOP5_CLASS", "top1_class", "BEST", "%00"]))
+def test_arbitrary_input_never_500(client, body, content_type, strategy):
+    headers = {"Content-Type": content_type} if content_type else {}
+    query = f"?strategy={strategy}" if strategy else ""
+    response = client.post("/servables/lenet5_mnist/predict" + query, data=body,
+                           headers=headers)
+    assert response.status_code in (200, 400, 413, 415)
+    assert response.mimetype == "application/json"
+    if response.status_code != 200:
+        assert set(response.get_json()) >= {"error", "message", "status", "request_id"}
+
+
+def test_internal_error_is_json_and_logged_once(app, client, caplog, monkeypatch):
+    servable = app.extensions["tinyms_serving"].get("lenet5_mnist")
+
+    def fail(tensor):
+        raise RuntimeError("kernel failed")
+
+    monkeypatch.setattr(servable.batcher, "submit", fail)
+    with caplog.at_level(logging.WARNING, logger="tinyms.serving.app"):
+        response = client.post("/servables/lenet5_mnist/predict",
+                               data=png_bytes(mnist_split("test")[0][0]),
+                               headers={"Content-Type": "image/png", "X-Request-ID": "boom-1"})
+    assert response.status_code == 500
+    assert response.get_json() == {
+        "error": "internal_error",
+        "message": "Internal server error (RuntimeError). See the server log for this "
+                   "request id.",
+        "status": 500,
+        "request_id": "boom-1",
+    }
+    records = [record for record in caplog.records if "boom-1" in record.getMessage()]
+    assert len(records) == 1
+    assert records[0].exc_info is not None

@@ -129,9 +129,12 @@ def _add_request_hooks(app: Flask) -> None:
         return response
 
 
-def _error_response(status: int, code: str, message: str, **extra: Any) -> Response:
+def _error_response(status: int, code: str, message: str, *, log: bool = True,
+                    **extra: Any) -> Response:
     request_id = g.get("request_id", "")
-    if status >= 500:
+    if not log:
+        pass
+    elif status >= 500:
         logger.error("request %s: %s %s -> %d %s: %s", request_id, request.method,
                      request.path, status, code, message)
     else:
@@ -185,10 +188,11 @@ def _add_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def internal_error(err: Exception) -> Response:
-        logger.exception("request %s: unhandled error", g.get("request_id", ""))
+        logger.exception("request %s: %s %s -> 500 internal_error", g.get("request_id", ""),
+                         request.method, request.path)
         return _error_response(500, "internal_error",
                                f"Internal server error ({type(err).__name__}). See the server "
-                               "log for this request id.")
+                               "log for this request id.", log=False)
 
 
 def _decode_base64(value: str) -> bytes:
