@@ -12,6 +12,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn
 
+from tinyms.context import check_run_mode, run_mode
 from tinyms.errors import InvalidArgumentError
 from tinyms.model.checkpoint import (
     LoadReport,
@@ -78,17 +79,28 @@ class Model:
         model.train(5, train_ds, valid_dataset=valid_ds)
         print(model.eval(test_ds))   # {'accuracy': 0.98}
 
+    Speed: ``train``, ``eval`` and ``predict`` run in MindSpore's graph mode by
+    default (the network compiled once per input shape), whatever mode the
+    global context holds, and restore that mode afterwards. MindSpore 2.10
+    starts in PyNative mode, which runs each operator on its own and waits for
+    it; graph mode gives the same results 10x or more faster on the CPU (see
+    ``benchmarks/README.md``). Pass ``mode='context'`` to keep the global mode
+    (for example PyNative to debug a network step by step).
+
     Args:
         network: The network (a ``tinyms.layers.Layer``).
+        mode: ``'graph'`` (default), ``'pynative'``, or ``'context'`` (keep the
+            mode set with ``tinyms.context.set_context``).
     """
 
-    def __init__(self, network: nn.Cell):
+    def __init__(self, network: nn.Cell, *, mode: str = "graph"):
         if not isinstance(network, nn.Cell):
             raise InvalidArgumentError(
                 f"Model expects a network (a tinyms.layers.Layer / mindspore.nn.Cell); got "
                 f"{type(network).__name__}. Build one with tinyms.model.get_network(name)."
             )
         self.network = network
+        self.mode = check_run_mode(mode)
         self.loss_fn: nn.Cell | None = None
         self.optimizer: nn.Optimizer | None = None
         self.metrics: dict[str, Any] = {}
@@ -225,13 +237,14 @@ class Model:
         run_logs: list[dict[str, float]] = []
         recorder = EpochLog(run_logs, list(self.metrics), epoch)
         all_callbacks = [recorder, *callbacks]
-        if valid_dataset is not None:
-            model.fit(epoch, train_dataset, valid_dataset=valid_dataset,
-                      valid_frequency=valid_frequency, callbacks=all_callbacks,
-                      dataset_sink_mode=dataset_sink_mode, initial_epoch=initial_epoch)
-        else:
-            model.train(epoch, train_dataset, callbacks=all_callbacks,
-                        dataset_sink_mode=dataset_sink_mode, initial_epoch=initial_epoch)
+        with run_mode(self.mode):
+            if valid_dataset is not None:
+                model.fit(epoch, train_dataset, valid_dataset=valid_dataset,
+                          valid_frequency=valid_frequency, callbacks=all_callbacks,
+                          dataset_sink_mode=dataset_sink_mode, initial_epoch=initial_epoch)
+            else:
+                model.train(epoch, train_dataset, callbacks=all_callbacks,
+                            dataset_sink_mode=dataset_sink_mode, initial_epoch=initial_epoch)
         self.history.extend(run_logs)
         return run_logs
 
@@ -253,7 +266,8 @@ class Model:
             self.metrics = {"loss": Loss()}
         needs_loss = any(isinstance(metric, Loss) for metric in self.metrics.values())
         model = self._ms(need_loss=needs_loss)
-        results = model.eval(dataset, dataset_sink_mode=dataset_sink_mode)
+        with run_mode(self.mode):
+            results = model.eval(dataset, dataset_sink_mode=dataset_sink_mode)
         return {name: _to_float(value) for name, value in results.items()}
 
     def predict(self, inputs: Any) -> np.ndarray:
@@ -276,7 +290,8 @@ class Model:
         if tensor.ndim == 3:
             tensor = tensor.expand_dims(0)
         self.network.set_train(False)
-        output = self.network(tensor)
+        with run_mode(self.mode):
+            output = self.network(tensor)
         return output.asnumpy()
 
     # -- checkpoints and export --------------------------------------------------------
