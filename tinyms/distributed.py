@@ -231,7 +231,7 @@ def shard_dataset(
             f"shard_dataset needs a dataset over one random-access reader; got "
             f"{type(leaf or dataset).__name__}. Pass num_shards and shard_id to the loader instead."
         )
-    if leaf.sampler is not None and leaf.sampler.is_sharded():
+    if _sharded(leaf.sampler, ms_dataset):
         raise DatasetError("shard_dataset got a dataset that is already sharded.")
 
     leaf.sampler = _sequential(leaf.sampler, ms_dataset)
@@ -247,6 +247,16 @@ def _reader(dataset: Any) -> Any:
             return None
         node = node.children[0]
     return node
+
+
+def _sharded(sampler: Any, ms_dataset: Any) -> bool:
+    """Return True if any sampler in the chain is a DistributedSampler with several shards."""
+    # NOTE: MindSpore's Sampler.is_sharded() looks only at the innermost sampler of a chain.
+    while sampler is not None:
+        if isinstance(sampler, ms_dataset.DistributedSampler) and sampler.num_shards > 1:
+            return True
+        sampler = sampler.child_sampler
+    return False
 
 
 def _sequential(sampler: Any, ms_dataset: Any) -> Any:
