@@ -16,9 +16,9 @@ after selecting the device and before reading data or writing files:
 
 Under the launcher :func:`init` starts MindSpore's collective communication
 (``mccl`` on CPU, ``nccl`` on GPU, ``hccl`` on Ascend) and sets data-parallel
-mode with ``gradients_mean=True``: each worker computes gradients on its own
-batch, the workers average them, and every worker applies the same update, so
-their parameters stay equal. Without the launcher it does nothing and returns
+mode with ``gradients_mean=True``. Each worker then computes gradients on its
+own batch, and the workers average them. Every worker applies the same
+averaged update, so their parameters stay equal. Without the launcher it does nothing and returns
 rank 0 of 1, so the same script trains in one process unchanged.
 
 Environment variables read to detect the launcher (``msrun`` sets them in

@@ -127,10 +127,10 @@ def load_data(
 ) -> tuple[Any, Any]:
     """Return the batched training part and validation part of the training split.
 
-    Under msrun each worker trains on its shard of the training part (rank r
-    reads records r, r + workers, ... of the reading order) and validates on
-    the whole validation part, so all workers compute the same validation
-    metrics and early stopping agrees; rank 0 writes them. ``num_samples`` is
+    Under msrun each worker trains on its shard of the training part: rank r
+    reads records r, r + workers, ... of the reading order. Every worker
+    validates on the whole validation part, so all compute the same validation
+    metrics and early stopping agrees. Rank 0 writes them. ``num_samples`` is
     the total over all workers.
     """
     from tinyms.data import get_dataset, split_dataset
