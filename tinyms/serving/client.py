@@ -213,7 +213,7 @@ def start_server(
             (``{'model': 'lenet5', 'dataset': 'mnist', 'checkpoint': 'x.ckpt'}``),
             a mapping with a ``servables`` list, or a ``ServingConfig``. ``None``
             (default) reads ``$TINYMS_SERVING_CONFIG``, else ``~/.tinyms/servables.yaml``.
-        timeout: Seconds to wait for ``/health`` to answer. Defaults to 180.
+        timeout: Seconds to wait for ``/health`` to respond. Defaults to 180.
         threads: Server worker threads. Defaults to 8.
         max_batch_size: Most requests one forward pass takes; 1 turns batching off.
         debug: Use Flask's development server in debug mode (not for production).

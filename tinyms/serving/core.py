@@ -4,7 +4,7 @@ Nothing here depends on HTTP. The Flask app (``tinyms.serving.app``) is a thin
 adapter that maps the exceptions below to status codes.
 
 Each servable resolves its transform with ``tinyms.vision.transform_for``, the
-call training and evaluation use too, so a served model sees the same pixels
+call training and evaluation use too, so a served model gets the same pixels
 it was trained on. Its network runs behind a :class:`MicroBatcher`: one worker
 thread runs every forward pass of that servable, and stacks the requests that
 are waiting when it starts a pass into one batch.

@@ -1,7 +1,7 @@
 """Run the serving app on waitress, a threaded production WSGI server.
 
 MindSpore does not survive a fork after it is imported, so the server is one
-process with worker threads (never a pre-fork server); each servable's network
+process with worker threads, never a pre-fork server. Each servable's network
 runs on its own batch worker thread (see ``tinyms.serving.core``).
 
 On SIGTERM or SIGINT the server stops accepting connections, lets the requests
@@ -73,8 +73,8 @@ def _serve_waitress(app: Any, host: str, port: int, threads: int, ready_file: st
     from waitress.server import create_server
 
     limit = app.config["MAX_CONTENT_LENGTH"]
-    # NOTE: waitress answers bodies over its own limit with a plain-text 413, before
-    # Flask sees them; its limit is set above Flask's so the usual case gets JSON.
+    # NOTE: waitress rejects bodies over its own limit with a plain-text 413 before
+    # Flask reads them. Its limit is set above Flask's, so the usual case gets JSON.
     server = create_server(
         app, host=host, port=port, threads=threads, ident="tinyms",
         max_request_body_size=2 * limit + 65536, clear_untrusted_proxy_headers=True,
