@@ -1,6 +1,6 @@
 """Shared pieces of the serving tests: real MNIST digits and a LeNet5 trained on them.
 
-This module holds no tests. The trained checkpoint is cached per process, so
+This module contains no tests. The trained checkpoint is cached per process, so
 every serving test module of one pytest run shares one training.
 """
 
@@ -118,7 +118,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-# -- bad requests and the exact answers the server must give ---------------------------------
+# -- bad requests and the exact responses the server must send ---------------------------------
 
 #: Limits of the test configuration (small, so the 413 cases stay small).
 MAX_CONTENT_LENGTH = 20_000
