@@ -26,7 +26,8 @@ _COMMON_NAMES = (
     "dot", "matmul", "maximum", "minimum",
 )
 _SUBMODULES = (
-    "callbacks", "catalog", "common", "context", "data", "errors", "initializers", "layers",
+    "callbacks", "catalog", "common", "context", "data", "distributed", "errors",
+    "initializers", "layers",
     "losses", "metrics", "model", "optimizers", "primitives", "serving", "vision",
 )
 
