@@ -41,6 +41,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 61706,
         "params_config": {"class_num": 10, "num_channel": 1},
         "datasets": _RGB_AND_MNIST,
+        "step_seconds_b32": 0.007,
     },
     "alexnet": {
         "summary": "AlexNet: five convolutions and three dense layers, 227x227 input",
@@ -54,6 +55,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 62378344,
         "params_config": {"class_num": 1000, "in_channels": 3},
         "datasets": _RGB,
+        "step_seconds_b32": 13.523,
     },
     "vgg11": {
         "summary": "VGG11: 8 3x3 convolutions with batch norm, CIFAR form (32x32 input)",
@@ -68,6 +70,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 9756426,
         "params_config": {"class_num": 10, "in_channels": 3, "batch_norm": True},
         "datasets": _RGB_AND_MNIST,
+        "step_seconds_b32": 5.639,
     },
     "vgg13": {
         "summary": "VGG13: 10 3x3 convolutions with batch norm, CIFAR form (32x32 input)",
@@ -82,6 +85,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 9941322,
         "params_config": {"class_num": 10, "in_channels": 3, "batch_norm": True},
         "datasets": _RGB_AND_MNIST,
+        "step_seconds_b32": 2.37,
     },
     "vgg16": {
         "summary": "VGG16: 13 3x3 convolutions with batch norm, CIFAR form (32x32 input)",
@@ -96,6 +100,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 15253578,
         "params_config": {"class_num": 10, "in_channels": 3, "batch_norm": True},
         "datasets": _RGB_AND_MNIST,
+        "step_seconds_b32": 1.925,
     },
     "vgg19": {
         "summary": "VGG19: 16 3x3 convolutions with batch norm, CIFAR form (32x32 input)",
@@ -110,6 +115,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 20565834,
         "params_config": {"class_num": 10, "in_channels": 3, "batch_norm": True},
         "datasets": _RGB_AND_MNIST,
+        "step_seconds_b32": 4.751,
     },
     "resnet18": {
         "summary": "ResNet-18: basic blocks, 2-2-2-2",
@@ -123,6 +129,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 11689512,
         "params_config": {"class_num": 1000, "in_channels": 3},
         "datasets": _RGB,
+        "step_seconds_b32": 9.734,
     },
     "resnet34": {
         "summary": "ResNet-34: basic blocks, 3-4-6-3",
@@ -136,6 +143,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 21797672,
         "params_config": {"class_num": 1000, "in_channels": 3},
         "datasets": _RGB,
+        "step_seconds_b32": 47.618,
     },
     "resnet50": {
         "summary": "ResNet-50: bottleneck residual network, 3-4-6-3 blocks",
@@ -149,6 +157,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 25557032,
         "params_config": {"class_num": 1000, "in_channels": 3},
         "datasets": _RGB,
+        "step_seconds_b32": 67.764,
     },
     "resnet101": {
         "summary": "ResNet-101: bottleneck blocks, 3-4-23-3",
@@ -162,6 +171,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 44549160,
         "params_config": {"class_num": 1000, "in_channels": 3},
         "datasets": _RGB,
+        "step_seconds_b32": 124.742,
     },
     "mobilenetv2": {
         "summary": "MobileNetV2: inverted residual blocks with linear bottlenecks, ReLU6",
@@ -180,6 +190,7 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 3504872,
         "params_config": {"class_num": 1000, "in_channels": 3, "width_mult": 1.0},
         "datasets": _RGB,
+        "step_seconds_b32": 20.798,
     },
     "densenet100": {
         "summary": "DenseNet-BC-100: three dense blocks of 16 bottleneck layers, growth rate 12",
@@ -193,5 +204,6 @@ NETWORKS: dict[str, dict[str, Any]] = {
         "params": 769162,
         "params_config": {"class_num": 10, "in_channels": 3},
         "datasets": _RGB_AND_MNIST,
+        "step_seconds_b32": 1.954,
     },
 }
