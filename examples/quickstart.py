@@ -7,7 +7,7 @@ prints what they print:
 2. ``python train.py`` trains LeNet5 on the MNIST sample packaged with tinyms;
 3. ``python eval.py`` prints the test accuracy;
 4. the serving client starts a server for the new checkpoint, sends it one
-   packaged digit, prints the answer and stops the server.
+   packaged digit, prints its prediction and stops the server.
 
 Run: python examples/quickstart.py [--output-dir quickstart] [--epochs 5]
 """

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-SEED_TABLE = [
+MODULE_TABLE = [
     ("tinyms.data", ["MnistDataset", "download_dataset"]),
     ("tinyms.model", ["Model", "lenet5"]),
     ("tinyms.serving", ["predict"]),
@@ -38,8 +38,8 @@ MODULES = [
 ]
 
 
-@pytest.mark.parametrize("module,names", SEED_TABLE)
-def test_seed_table_imports(module, names):
+@pytest.mark.parametrize("module,names", MODULE_TABLE)
+def test_module_table_imports(module, names):
     loaded = importlib.import_module(module)
     for name in names:
         assert getattr(loaded, name) is not None
@@ -54,7 +54,7 @@ def test_every_public_name_resolves(module):
 
 
 # The examples verbatim, in order, after the values the note leaves to the reader.
-SEED_EXAMPLES = '''
+NOTE_EXAMPLES = '''
 device_target, lr, step_size = "CPU", 0.01, 10
 is_saving_checkpoint, save_checkpoint_epochs = True, 1
 image_path = "picture.jpg"
@@ -93,7 +93,8 @@ shutdown()
 
 CHECKS = '''
 import json
-assert img.shape == (1, 32, 32) and str(img.dtype) == "float32", img.shape
+assert img.shape == (1, 32, 32), img.shape
+assert str(img.dtype) == "float32", img.dtype
 batch = next(mnist_ds.create_dict_iterator(output_numpy=True))
 assert batch["image"].shape == (32, 1, 32, 32), batch["image"].shape
 assert len(net_cb) == 4
@@ -102,7 +103,7 @@ print(json.dumps({"mnist_path": mnist_path, "predictions": res["predictions"][:1
 '''
 
 
-def test_seed_examples_run_as_written(mnist_server, tmp_path):
+def test_note_examples_run_as_written(mnist_server, tmp_path):
     from tinyms.model import Model, lenet5
 
     workdir = tmp_path / "work"
@@ -125,8 +126,8 @@ def test_seed_examples_run_as_written(mnist_server, tmp_path):
         TINYMS_SERVING_CONFIG=str(config),
     )
     env.pop("TINYMS_SERVING_URL", None)
-    script = workdir / "seed.py"
-    script.write_text(SEED_EXAMPLES + CHECKS)
+    script = workdir / "examples.py"
+    script.write_text(NOTE_EXAMPLES + CHECKS)
     result = subprocess.run([sys.executable, str(script)], cwd=workdir, env=env,
                             capture_output=True, text=True, timeout=420)
     assert result.returncode == 0, result.stderr[-3000:]
