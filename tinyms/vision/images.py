@@ -34,6 +34,10 @@ _DIRECT_MODES = frozenset(
 _LUMA_WEIGHTS = np.array([299, 587, 114], dtype=np.uint32)
 
 
+# Leading bytes of the formats MindSpore's Decode reads: JPEG, PNG, BMP, TIFF (both byte orders).
+_MINDSPORE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
+
+
 def decode_image(source: Any) -> np.ndarray:
     """Decode an image file or encoded bytes to a uint8 HWC array.
 
@@ -66,12 +70,15 @@ def decode_image(source: Any) -> np.ndarray:
                 f"Cannot read the image file {source!r}: {err}. Check the path."
             ) from err
 
-    import mindspore.dataset.vision as vision
+    # MindSpore 2.10's Decode writes any input it cannot read to unsupported_image.<ext>
+    # in the working directory, so only the formats it reads are handed to it.
+    if data.startswith(_MINDSPORE_SIGNATURES):
+        import mindspore.dataset.vision as vision
 
-    try:
-        return vision.Decode()(np.frombuffer(data, dtype=np.uint8))
-    except RuntimeError:
-        pass  # not a format MindSpore decodes, so try Pillow, which reads more formats
+        try:
+            return vision.Decode()(np.frombuffer(data, dtype=np.uint8))
+        except RuntimeError:
+            pass  # a damaged file: Pillow gives the clearer error, or reads it
 
     try:
         image = Image.open(io.BytesIO(data))
