@@ -289,10 +289,10 @@ class Model:
             tensor = ms.Tensor(array)
         if tensor.ndim == 3:
             tensor = tensor.expand_dims(0)
-        self.network.set_train(False)
-        with run_mode(self.mode):
-            output = self.network(tensor)
-        return output.asnumpy()
+        if self.network.training:  # set_train walks every sub-cell: skip it when already set
+            self.network.set_train(False)
+        with run_mode(self.mode):  # reading the output back inside is faster
+            return self.network(tensor).asnumpy()
 
     # -- checkpoints and export --------------------------------------------------------
     def _save_target(self) -> nn.Cell:
