@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinyms.generator import schema
-from tinyms.generator.yamlio import Document, KeyPath, format_path, load_yaml_text
-
 from tinyms import catalog
 from tinyms.errors import SpecError
+from tinyms.generator import schema
+from tinyms.generator.yamlio import Document, KeyPath, format_path, load_yaml_text
 
 __all__ = [
     "SPEC_DIR",
@@ -254,6 +253,10 @@ def _check_dataset(data: dict[str, Any], raw: Mapping[KeyPath, str]) -> list[tup
 
     class_num = data.get("class_num")
     class_names = data.get("class_names")
+    # A class_num the schema rejected has its own problem; checking the names
+    # against it would only add a misleading second one.
+    if isinstance(class_num, bool) or (isinstance(class_num, int) and class_num < 1):
+        class_num = None
     if class_num == "auto" and class_names is not None:
         problems.append(
             (
