@@ -12,6 +12,8 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tinyms import catalog
+from tinyms.errors import SpecError
 from tinyms.generator import schema
 from tinyms.generator.spec import (
     COMPONENT_KINDS,
@@ -21,9 +23,6 @@ from tinyms.generator.spec import (
     check_metrics,
 )
 from tinyms.generator.yamlio import KeyPath, format_path, load_yaml_text
-
-from tinyms import catalog
-from tinyms.errors import SpecError
 
 __all__ = ["parse_set", "resolve_config", "validate_config"]
 

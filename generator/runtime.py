@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tinyms.errors import CheckpointError, DatasetError, DownloadError, SpecError
 from tinyms.generator.resolve import validate_config
 from tinyms.generator.yamlio import dump_yaml, load_yaml
-
-from tinyms.errors import CheckpointError, DatasetError, DownloadError, SpecError
 
 __all__ = [
     "add_standard_arguments",

@@ -28,7 +28,7 @@ from strategies import (
 from tinyms.errors import SpecError
 from tinyms.generator.cli import generate
 from tinyms.generator.render import TEMPLATE_DIR
-from tinyms.generator.runtime import load_config
+from tinyms.generator.runtime import load_config, standard_flags
 from tinyms.generator.spec import SpecSet
 
 SCRIPTS = sorted(
@@ -150,3 +150,36 @@ def test_shipped_pair_renders_clean_project(tmp_path, model, dataset):
 
     check_scripts(project)
     check_config(project, case)
+
+
+# -- command-line help, once per template script ---------------------------------------
+
+EXTRA_FLAGS = {
+    "train.py": ("--resume-from", "--pretrained", "--num-samples"),
+    "eval.py": ("--checkpoint", "--num-samples"),
+    "predict.py": ("--checkpoint", "--top-k"),
+    "export.py": ("--checkpoint", "--format", "--output"),
+    "serve.py": ("--checkpoint", "--mindir", "--host", "--port"),
+}
+
+
+@pytest.fixture(scope="module")
+def lenet_project(tmp_path_factory):
+    project = tmp_path_factory.mktemp("help") / "project"
+    generate("lenet5", "mnist", project)
+    return project
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_help_lists_standard_flags(lenet_project, script):
+    result = subprocess.run(
+        [sys.executable, script, "--help"],
+        cwd=lenet_project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    for flag in (*standard_flags(), *EXTRA_FLAGS.get(script, ())):
+        assert flag in result.stdout, f"{script} --help does not list {flag}"

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from datagen import write_cifar10_bins, write_mnist_idx
+
 from tinyms.generator.cli import main
 
 
@@ -144,29 +144,3 @@ def test_train_reports_missing_data_dir(tmp_path):
     )
     assert result.returncode == 1
     assert "--data-dir" in result.stderr
-
-
-def test_script_help_lists_standard_flags(tmp_path):
-    project = tmp_path / "p"
-    assert main(["--model", "lenet5", "--dataset", "mnist", "--output-dir", str(project)]) == 0
-    help_text = run_script(project, "train.py", "--help")
-    for flag in (
-        "--config",
-        "--data-dir",
-        "--epochs",
-        "--batch-size",
-        "--lr",
-        "--device",
-        "--output-dir",
-        "--seed",
-        "--resume-from",
-        "--pretrained",
-    ):
-        assert flag in help_text
-
-
-@pytest.mark.parametrize("script", ["eval.py", "predict.py", "export.py"])
-def test_checkpoint_flag_in_help(tmp_path, script):
-    project = tmp_path / "p"
-    assert main(["--model", "lenet5", "--dataset", "mnist", "--output-dir", str(project)]) == 0
-    assert "--checkpoint" in run_script(project, script, "--help")

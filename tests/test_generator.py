@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tinyms.generator.cli import main
 from tinyms.generator.render import MANIFEST_NAME, check_identifier, py_literal, render_project
 from tinyms.generator.resolve import resolve_config

@@ -9,12 +9,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from tinyms.errors import SpecError
 from tinyms.generator import schema
 from tinyms.generator.resolve import resolve_config, validate_config
 from tinyms.generator.spec import SPEC_DIR, SpecSet, load_spec, load_spec_text, validate_all
 from tinyms.generator.yamlio import dump_yaml, load_yaml, load_yaml_text
-
-from tinyms.errors import SpecError
 
 MODEL_FILES = sorted((SPEC_DIR / "models").glob("*.yaml"))
 DATASET_FILES = sorted((SPEC_DIR / "datasets").glob("*.yaml"))
