@@ -326,3 +326,18 @@ def test_mobilenetv2_callback_factory():
     assert [type(c) for c in mobilenetv2_cb("GPU", None, False, 1, 5)] == [TimeMonitor, LossMonitor]
     with pytest.raises(InvalidArgumentError, match="TPU"):
         mobilenetv2_cb("TPU", 0.1, False, 1, 5)
+    assert callbacks[3].prefix == "mobilenetv2-cpu"
+
+
+def test_every_zoo_network_has_a_callback_factory():
+    import tinyms.callbacks as callbacks
+    from tinyms.errors import UnknownNameError
+    from tinyms.model import list_networks
+
+    for name in list_networks():
+        factory = getattr(callbacks, f"{name}_cb")
+        assert f"{name}_cb" in callbacks.__all__
+        built = factory("CPU", None, True, 1, 3)
+        assert built[-1].prefix == f"{name}-cpu"
+    with pytest.raises(UnknownNameError):
+        callbacks.model_cb("lenet6")

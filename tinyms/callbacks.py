@@ -55,7 +55,19 @@ __all__ = [
     "ProgressBar",
     "CSVLogger",
     "plot_metrics",
+    "model_cb",
+    "lenet5_cb",
+    "alexnet_cb",
+    "vgg11_cb",
+    "vgg13_cb",
+    "vgg16_cb",
+    "vgg19_cb",
+    "resnet18_cb",
+    "resnet34_cb",
+    "resnet50_cb",
+    "resnet101_cb",
     "mobilenetv2_cb",
+    "densenet100_cb",
 ]
 
 logger = logging.getLogger(__name__)
@@ -515,7 +527,8 @@ def list_callbacks() -> list[str]:
     return CALLBACKS.names()
 
 
-def mobilenetv2_cb(
+def model_cb(
+    model_name: str,
     device_target: str = "CPU",
     lr: Any = None,
     is_saving_checkpoint: bool = True,
@@ -523,23 +536,34 @@ def mobilenetv2_cb(
     step_size: int = 1,
     directory: str = "checkpoints",
 ) -> list[Callback]:
-    """Return the MobileNetV2 training callbacks: time and loss monitors, and checkpoints.
+    """Return the standard training callbacks of a zoo network.
+
+    A time monitor and a loss monitor, a learning-rate log when ``lr`` is given,
+    and a :class:`ModelCheckpoint` writing ``<model>-<device>-<epoch>_<step>.ckpt``.
 
     Args:
-        device_target: ``'CPU'``, ``'GPU'`` or ``'Ascend'``; validated, and named
-            in the checkpoint prefix so runs on different devices do not collide.
-        lr: The per-step learning-rate list (from ``get_lr_schedule``); when
-            given, the loss monitor also logs the current rate.
+        model_name: A catalog network name, e.g. ``'mobilenetv2'``.
+        device_target: ``'CPU'``, ``'GPU'`` or ``'Ascend'``; named in the
+            checkpoint prefix so runs on different devices do not collide.
+        lr: The per-step learning-rate list (from ``get_lr_schedule``) or one
+            rate; when given, the current rate is logged after every epoch.
         is_saving_checkpoint: Add a :class:`ModelCheckpoint`.
         save_checkpoint_epochs: Epochs between checkpoints.
-        step_size: Steps per epoch, for the time monitor's per-step figures.
+        step_size: Steps per epoch, for the monitors' per-step figures.
         directory: Folder of the checkpoints.
+
+    Raises:
+        UnknownNameError: ``model_name`` is not a catalog network.
+        InvalidArgumentError: an invalid device target or step size.
     """
+    from tinyms import catalog
     from tinyms.context import DEVICE_TARGETS
 
+    catalog.entry("network", model_name)
     if device_target not in DEVICE_TARGETS:
         raise InvalidArgumentError(
-            f"Invalid device_target {device_target!r}; expected one of {', '.join(DEVICE_TARGETS)}."
+            f"Invalid device_target {device_target!r}; "
+            f"expected one of {', '.join(DEVICE_TARGETS)}."
         )
     if not isinstance(step_size, int) or step_size < 1:
         raise InvalidArgumentError(f"Invalid step_size {step_size!r}; expected an integer >= 1.")
@@ -559,6 +583,41 @@ def mobilenetv2_cb(
         config = CheckpointConfig(save_checkpoint_steps=None,
                                   save_checkpoint_epochs=save_checkpoint_epochs,
                                   keep_checkpoint_max=10)
-        callbacks.append(ModelCheckpoint(prefix=f"mobilenetv2-{device_target.lower()}",
+        callbacks.append(ModelCheckpoint(prefix=f"{model_name}-{device_target.lower()}",
                                          directory=directory, config=config))
     return callbacks
+
+
+def _named_model_cb(model_name: str) -> Any:
+    def factory(
+        device_target: str = "CPU",
+        lr: Any = None,
+        is_saving_checkpoint: bool = True,
+        save_checkpoint_epochs: int = 1,
+        step_size: int = 1,
+        directory: str = "checkpoints",
+    ) -> list[Callback]:
+        return model_cb(model_name, device_target, lr, is_saving_checkpoint,
+                        save_checkpoint_epochs, step_size, directory)
+
+    factory.__name__ = factory.__qualname__ = f"{model_name}_cb"
+    factory.__doc__ = (
+        f"Return the {model_name} training callbacks; ``model_cb('{model_name}', ...)``, "
+        "whose documentation lists the arguments."
+    )
+    return factory
+
+
+# The design note's per-model factories, one per zoo network, all built by model_cb.
+lenet5_cb = _named_model_cb("lenet5")
+alexnet_cb = _named_model_cb("alexnet")
+vgg11_cb = _named_model_cb("vgg11")
+vgg13_cb = _named_model_cb("vgg13")
+vgg16_cb = _named_model_cb("vgg16")
+vgg19_cb = _named_model_cb("vgg19")
+resnet18_cb = _named_model_cb("resnet18")
+resnet34_cb = _named_model_cb("resnet34")
+resnet50_cb = _named_model_cb("resnet50")
+resnet101_cb = _named_model_cb("resnet101")
+mobilenetv2_cb = _named_model_cb("mobilenetv2")
+densenet100_cb = _named_model_cb("densenet100")
