@@ -142,3 +142,13 @@ def test_loss_metric_averages_losses():
     metric.update(tinyms.Tensor(np.float32(1.0)))
     metric.update(tinyms.Tensor(np.float32(3.0)))
     assert metric.eval() == pytest.approx(2.0)
+
+
+def test_set_device_after_first_operator():
+    from tinyms import context
+
+    tinyms.Tensor(np.ones(2, dtype=np.float32)) + 1  # the runtime is now initialized
+    assert context.set_device("cpu") == "CPU"
+    assert context.set_device("GPU") == "CPU"  # a CPU-only build falls back with a warning
+    with pytest.raises(InvalidArgumentError, match="TPU"):
+        context.set_device("TPU")

@@ -25,7 +25,7 @@ import mindspore as _ms
 import numpy as _np
 from mindspore import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context
 
-from tinyms.errors import InvalidArgumentError
+from tinyms.errors import InvalidArgumentError, TinyMSError
 
 __all__ = [
     "GRAPH_MODE",
@@ -62,14 +62,20 @@ def set_device(target: str = "CPU") -> str:
             f"Invalid device target {target!r}; expected one of {', '.join(DEVICE_TARGETS)}."
         )
     wanted = names[target.lower()]
+    current = _ms.get_context("device_target")
+    if current == wanted:
+        # MindSpore rejects set_device once an operator has run, even for the same target.
+        return wanted
     try:
         _ms.set_device(wanted)
     except (RuntimeError, ValueError) as err:
-        if wanted == "CPU":
-            raise
+        if current != "CPU":
+            raise TinyMSError(
+                f"Cannot switch the device from {current} to {wanted}: {err}. Set the device "
+                "once, before the first operator runs, or use a new process."
+            ) from err
         logger.warning("Device %s is not available (%s); using CPU instead.", wanted, err)
-        _ms.set_device("CPU")
-        wanted = "CPU"
+        return "CPU"
     return wanted
 
 
