@@ -72,7 +72,7 @@ def _ms_parts(case: str) -> tuple[Any, Any, Any]:
 
 
 def tinyms_runner(case: str, steps: int, **_: Any) -> Callable[[], int]:
-    """tinyms's Model.train with its defaults; the global context is left as MindSpore sets it."""
+    """Return a runner for tinyms's Model.train with its defaults, leaving the global mode alone."""
     from tinyms.model import Model
 
     network, loss, optimizer = _ms_parts(case)
@@ -83,7 +83,7 @@ def tinyms_runner(case: str, steps: int, **_: Any) -> Callable[[], int]:
 
 
 def mindspore_runner(case: str, steps: int, graph: bool = True, **_: Any) -> Callable[[], int]:
-    """Plain ``mindspore.train.Model``: graph mode (tinyms's setting), or MindSpore's default."""
+    """Return a runner for plain ``mindspore.train.Model`` in graph mode or PyNative mode."""
     import mindspore as ms
 
     ms.set_context(mode=ms.GRAPH_MODE if graph else ms.PYNATIVE_MODE)
@@ -120,7 +120,7 @@ def _generated(case: str, project: str, data: str,
 
 def generated_runner(case: str, steps: int, project: str = "", data: str = "",
                      **_: Any) -> Callable[[], int]:
-    """The generated train.py's data pipeline, build() and Model.train with its progress bar."""
+    """Return a runner for a generated train.py: its data, build() and Model.train."""
     from tinyms.callbacks import ProgressBar
 
     module, config, train_ds, count = _generated(case, project, data, steps)
@@ -132,7 +132,7 @@ def generated_runner(case: str, steps: int, project: str = "", data: str = "",
 
 def mindspore_generated_runner(case: str, steps: int, project: str = "", data: str = "",
                                **_: Any) -> Callable[[], int]:
-    """Plain MindSpore (graph mode) on the generated project's data, network and optimizer."""
+    """Return a runner for plain MindSpore on the generated project's data and parts."""
     import mindspore as ms
 
     ms.set_context(mode=ms.GRAPH_MODE)
@@ -145,7 +145,7 @@ def mindspore_generated_runner(case: str, steps: int, project: str = "", data: s
 # -- PyTorch ----------------------------------------------------------------------------
 def torch_runner(case: str, steps: int, optimizer: str = "momentum", threads: int = 2,
                  **_: Any) -> Callable[[], int]:
-    """PyTorch eager with a DataLoader; the loss is read once per epoch, as tinyms does."""
+    """Return a PyTorch eager runner with a DataLoader that reads the loss once per epoch."""
     import speed_torch
     import torch
 
@@ -186,7 +186,7 @@ PREDICT_CALLS = 200
 
 def predict_runner(case: str, steps: int, framework: str = "tinyms", threads: int = 2,
                    **_: Any) -> Callable[[], int]:
-    """``PREDICT_CALLS`` single-image predictions, numpy in and numpy out."""
+    """Return a runner of ``PREDICT_CALLS`` single-image predictions, numpy in and out."""
     image = make_data("lenet5", 1)[0][:1]
     if framework == "torch":
         import speed_torch

@@ -83,8 +83,8 @@ class Model:
     default (the network compiled once per input shape), whatever mode the
     global context holds, and restore that mode afterwards. MindSpore 2.10
     starts in PyNative mode, which runs each operator on its own and waits for
-    it; graph mode gives the same results 10x or more faster on the CPU (see
-    ``benchmarks/README.md``). Pass ``mode='context'`` to keep the global mode
+    it. Graph mode gave the same results with LeNet5 training 4x to 9x faster
+    on a 2-core CPU (see ``benchmarks/README.md``). Pass ``mode='context'`` to keep the global mode
     (for example PyNative to debug a network step by step).
 
     Args:
