@@ -23,6 +23,7 @@ import mindspore as ms
 from mindspore import nn
 sys.path.insert(0, sys.argv[1])
 from tinyms.model.networks.lenet import lenet5  # imports tinyms, which keeps a set variable
+ms.set_context(mode=ms.GRAPH_MODE)
 ms.set_seed(0)
 net = lenet5(class_num=10)
 step = nn.TrainOneStepCell(nn.WithLossCell(net, nn.SoftmaxCrossEntropyWithLogits(

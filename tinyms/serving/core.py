@@ -85,6 +85,8 @@ class ServableUnavailableError(ServingError):
     """A servable that is configured but failed to load."""
 
 
+_MODE_LOCK = threading.Lock()
+
 def check_strategy(strategy: Any) -> str:
     """Return ``strategy`` if it is a valid postprocess strategy.
 
@@ -295,6 +297,7 @@ def load_servable(spec: ServableSpec, max_batch_size: int = DEFAULT_MAX_BATCH_SI
         network = _build_network(spec, transform)
 
     servable = Servable(spec, status="ready", transform=transform, network=network, loads=1)
+    warm_up(servable, max_batch_size)
     servable.batcher = MicroBatcher(lambda batch: predict(servable, batch), max_batch_size,
                                     name=spec.name)
     servable.load_seconds = time.perf_counter() - started
@@ -358,13 +361,37 @@ def predict(servable: Servable, batch: np.ndarray) -> np.ndarray:
     """
     import mindspore as ms
 
+    from tinyms.context import run_mode
+
     if servable.status != "ready":
         raise ServableUnavailableError(
             f"Servable {servable.name!r} is not loaded: {servable.error}"
         )
-    with servable.lock:
+    # Graph mode runs LeNet5 about 10x faster than PyNative at batch 1. The mode is
+    # process-wide, so one lock covers the switch for every servable.
+    count = len(batch)
+    padded = bucket_size(count)
+    if padded != count:
+        # A graph is compiled once per input shape, so batches are padded to a few sizes.
+        filler = np.zeros((padded - count, *batch.shape[1:]), dtype=np.float32)
+        batch = np.concatenate([batch, filler])
+    with servable.lock, _MODE_LOCK, run_mode("graph"):
         output = servable.network(ms.Tensor(np.ascontiguousarray(batch, dtype=np.float32)))
-        return output.asnumpy()
+        return output.asnumpy()[:count]
+
+
+def bucket_size(count: int) -> int:
+    """Return the batch size a batch of ``count`` inputs is padded to: the next power of two."""
+    return 1 << max(count - 1, 0).bit_length()
+
+
+def warm_up(servable: Servable, max_batch_size: int) -> None:
+    """Compile the network for every padded batch size up to ``max_batch_size``."""
+    sample = servable.transform(np.zeros((32, 32, 3), dtype=np.uint8))
+    size = 1
+    while size <= max_batch_size:
+        predict(servable, np.stack([sample] * size))
+        size *= 2
 
 
 def postprocess(servable: Servable, logits: np.ndarray, strategy: str = "TOP1_CLASS"
