@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -230,7 +230,6 @@ class Case:
     dataset_yaml: str
     expected: dict[str, Any]
     device: str | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def model_name(self) -> str:

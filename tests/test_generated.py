@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from datagen import write_cifar10_bins, write_mnist_idx
+from datagen import write_mnist_idx
 
 from tinyms.generator.cli import main
 
@@ -83,54 +83,6 @@ def test_lenet5_mnist_train_eval_predict_export(tmp_path):
 
     run_script(project, "train.py", "--data-dir", str(data), "--pretrained", final)
     assert (project / "runs" / "run-003" / "checkpoints" / "final.ckpt").is_file()
-
-
-def test_resnet50_cifar10_trains_two_steps(tmp_path):
-    data = write_cifar10_bins(tmp_path / "cifar10")
-    project = tmp_path / "resnet50-cifar10"
-    # 6 samples, a third held out for validation: 4 for training, 2 steps of 2.
-    assert (
-        main(
-            [
-                "--model",
-                "resnet50",
-                "--dataset",
-                "cifar10",
-                "--output-dir",
-                str(project),
-                "--device",
-                "CPU",
-                "--set",
-                "training.validation_split=0.34",
-                "--set",
-                "lr_schedule.warmup_epochs=0",
-            ]
-        )
-        == 0
-    )
-    output = run_script(
-        project,
-        "train.py",
-        "--data-dir",
-        str(data),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "2",
-        "--num-samples",
-        "6",
-        "--lr",
-        "0.001",
-    )
-    assert "Trained in" in output
-    run = project / "runs" / "run-001"
-    with open(run / "metrics.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) == 1
-    assert np.isfinite(float(rows[0]["loss"]))
-    assert list((run / "checkpoints").glob("*.ckpt"))
-    saved = (run / "config.yaml").read_text()
-    assert "batch_size: 2" in saved
 
 
 def test_train_reports_missing_data_dir(tmp_path):
