@@ -3,4 +3,4 @@
 
 import tinyms  # noqa: F401  (import order matters, see above)
 
-pytest_plugins = ["fixtures_data"]
+pytest_plugins = ["fixtures_data", "strategies"]

@@ -56,9 +56,12 @@ def _cifar10(path: PathLike, usage: str | None = None, *, shuffle: bool | None =
 def _cifar100(path: PathLike, usage: str | None = None, *, shuffle: bool | None = None,
               num_samples: int | None = None, num_parallel_workers: int | None = None,
               num_shards: int | None = None, shard_id: int | None = None) -> Any:
-    return loaders.Cifar100Dataset(path, usage, **_options(
+    # The reader yields image, coarse_label and fine_label; training scripts and Model
+    # take (image, label), so the 100-class fine label becomes "label".
+    dataset = loaders.Cifar100Dataset(path, usage, **_options(
         shuffle=shuffle, num_samples=num_samples, num_parallel_workers=num_parallel_workers,
         num_shards=num_shards, shard_id=shard_id))
+    return dataset.rename(["fine_label"], ["label"]).project(["image", "label"])
 
 
 @DATASETS.register("image_folder")
