@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _arg(type_: str, default: Any, help_: str = "", **limits: Any) -> dict[str, Any]:
-    return {"type": type_, "default": default, "help": help_, **limits}
-
+from tinyms.catalog._schema import arg as _arg
 
 _CLASS_NUM = _arg("int", 10, "Number of output classes", min=1, max=100000)
 _IN_CHANNELS = _arg("int", 3, "Input image channels", min=1, max=4)

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _arg(type_: str, default: Any, help_: str = "", **limits: Any) -> dict[str, Any]:
-    return {"type": type_, "default": default, "help": help_, **limits}
-
+from tinyms.catalog._schema import arg as _arg
 
 _REDUCTION = _arg("str", "mean", "How per-sample losses are combined",
                   choices=["mean", "sum", "none"])

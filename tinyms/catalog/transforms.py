@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _arg(type_: str, default: Any, help_: str = "", **limits: Any) -> dict[str, Any]:
-    return {"type": type_, "default": default, "help": help_, **limits}
+from tinyms.catalog._schema import arg as _arg
 
 
 def _common_args(image_size: int, channels: int) -> dict[str, dict[str, Any]]:
