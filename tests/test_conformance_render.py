@@ -35,6 +35,25 @@ SCRIPTS = sorted(
     path.name for path in (TEMPLATE_DIR / "{{cookiecutter.project_slug}}").glob("*.py")
 )
 PAIRS = SpecSet().pairs()
+# Relative cost of writing and reading each shipped dataset's test data.
+DATASET_COST = {"mnist": 0, "mnist_sample": 1, "image_folder": 2, "cifar10": 3, "cifar100": 4}
+
+
+def _cheapest_pair_per_network() -> list[tuple[str, str]]:
+    specs = SpecSet()
+    cheapest: dict[str, tuple[str, str]] = {}
+    for model, dataset in PAIRS:
+        network = specs.get("model", model).data["network"]["name"]
+        best = cheapest.get(network)
+        cost = DATASET_COST.get(dataset, len(DATASET_COST))
+        if best is None or cost < DATASET_COST.get(best[1], len(DATASET_COST)):
+            cheapest[network] = (model, dataset)
+    return sorted(cheapest.values())
+
+
+#: One pair per network, on its cheapest dataset: the pairs whose generated scripts the
+#: CI tier runs (and, in-process, builds with every script rather than train.py only).
+CI_PAIRS = _cheapest_pair_per_network()
 
 
 def render_case(case: Case, folder: Path, name: str = "project") -> Path:

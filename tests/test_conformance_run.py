@@ -26,31 +26,14 @@ import pytest
 from datagen import write_cifar10_bins, write_cifar100_bins, write_image_folder, write_mnist_idx
 from PIL import Image
 from test_conformance_build import load_script
-from test_conformance_render import PAIRS
+from test_conformance_render import CI_PAIRS, PAIRS
 
 from tinyms import catalog
 from tinyms.generator import runtime
 from tinyms.generator.cli import generate
 from tinyms.generator.spec import SpecSet
 
-# Relative cost of writing and reading each shipped dataset's test data.
-DATASET_COST = {"mnist": 0, "mnist_sample": 1, "image_folder": 2, "cifar10": 3, "cifar100": 4}
 TIMEOUT = 900
-
-
-def _ci_pairs() -> list[tuple[str, str]]:
-    specs = SpecSet()
-    cheapest: dict[str, tuple[str, str]] = {}
-    for model, dataset in PAIRS:
-        network = specs.get("model", model).data["network"]["name"]
-        best = cheapest.get(network)
-        cost = DATASET_COST.get(dataset, len(DATASET_COST))
-        if best is None or cost < DATASET_COST.get(best[1], len(DATASET_COST)):
-            cheapest[network] = (model, dataset)
-    return sorted(cheapest.values())
-
-
-CI_PAIRS = _ci_pairs()
 
 
 def _network_params(pair: tuple[str, str]) -> int:
@@ -118,17 +101,16 @@ def check_exports(project: Path, config: dict, checkpoint: Path, run: Path) -> N
     x = sample_input(config)
     expected = model.predict(x)
 
-    output = run_script(project, "export.py", "--output", str(run / "export" / "model"))
-    mindir = Path(re.search(r"Exported: (.+)", output).group(1).strip())
-    assert mindir.suffix == ".mindir" and mindir.is_file(), output
+    output = run_script(project, "export.py", "--format", "MINDIR", "ONNX",
+                        "--output", str(run / "export" / "model.onnx"))
+    written = [Path(path.strip()) for path in re.findall(r"Exported: (.+)", output)]
+    assert [path.suffix for path in written] == [".mindir", ".onnx"], output
+    mindir, onnx_path = written
+    assert mindir.is_file() and onnx_path.is_file(), output
+    assert mindir.with_suffix("") == onnx_path.with_suffix("") == run / "export" / "model"
     graph = nn.GraphCell(ms.load(str(mindir)))
     np.testing.assert_allclose(graph(ms.Tensor(x)).asnumpy(), expected, rtol=1e-3, atol=1e-4)
 
-    output = run_script(
-        project, "export.py", "--format", "ONNX", "--output", str(run / "export" / "model")
-    )
-    onnx_path = Path(re.search(r"Exported: (.+)", output).group(1).strip())
-    assert onnx_path.suffix == ".onnx" and onnx_path.is_file(), output
     onnx.checker.check_model(str(onnx_path))
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     (logits,) = session.run(None, {session.get_inputs()[0].name: x})

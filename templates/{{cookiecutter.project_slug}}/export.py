@@ -3,7 +3,7 @@
 Model: {{ cookiecutter.model | identifier }}
 Dataset: {{ cookiecutter.dataset | identifier }}
 
-    python export.py [--format ONNX] [--checkpoint PATH] [--output FILE]
+    python export.py [--format MINDIR ONNX] [--checkpoint PATH] [--output FILE]
 """
 
 from __future__ import annotations
@@ -32,12 +32,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="checkpoint to export (default: the newest of the latest run)",
     )
     parser.add_argument(
-        "--format", choices=["MINDIR", "ONNX"], default="MINDIR", help="file format"
+        "--format",
+        nargs="+",
+        choices=["MINDIR", "ONNX"],
+        default=["MINDIR"],
+        help="file format; give both to write both files (default: MINDIR)",
     )
     parser.add_argument(
         "--output",
         metavar="FILE",
-        help="file to write (default: export/model.<format> in the checkpoint's run folder)",
+        help="file to write, without the extension, which the format adds (default: "
+        "export/model in the checkpoint's run folder)",
     )
     return parser.parse_args(argv)
 
@@ -51,8 +56,8 @@ def build(config: dict[str, Any]) -> dict[str, Any]:
     return {"network": network, "model": Model(network)}
 
 
-def export(config: dict[str, Any], args: argparse.Namespace) -> str:
-    """Export the checkpoint and return the file written."""
+def export(config: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """Export the checkpoint in each requested format; return the files written."""
     from tinyms import context
 
     context.set_device(config["device"])
@@ -62,10 +67,14 @@ def export(config: dict[str, Any], args: argparse.Namespace) -> str:
     model.load_checkpoint(checkpoint, strict=True)
     size = config["transform"]["image_size"]
     shape = (1, config["transform"]["channels"], size, size)
-    output = args.output
-    if output is None:
+    if args.output is None:
         output = Path(checkpoint).resolve().parent.parent / "export" / "model"
-    return model.export(output, file_format=args.format, input_shape=shape)
+    else:
+        output = Path(args.output)
+        if output.suffix.lower() in (".mindir", ".onnx"):
+            output = output.with_suffix("")  # each format adds its own
+    formats = dict.fromkeys(args.format)  # in the order given, without repeats
+    return [model.export(output, file_format=fmt, input_shape=shape) for fmt in formats]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = runtime.configure(args)
-        path = export(config, args)
+        paths = export(config, args)
     except TinyMSError as err:
         return runtime.fail(err)
-    print(f"Exported: {path}")
+    for path in paths:
+        print(f"Exported: {path}")
     return 0
 
 
