@@ -275,7 +275,7 @@ def test_built_objects_are_the_specs(case):
         check_project_builds(project, case)
 
 
-# Every script's build() is template code shared by all pairs; only the config values
+# Every script's build() is template code shared by all pairs, and only the config values
 # differ. So train.py is built for every pair, and eval.py, predict.py and export.py
 # for one pair per network (building a ResNet-101 takes seconds).
 @pytest.mark.parametrize("model,dataset", PAIRS, ids=[f"{m}-{d}" for m, d in PAIRS])

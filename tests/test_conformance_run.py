@@ -106,7 +106,8 @@ def check_exports(project: Path, config: dict, checkpoint: Path, run: Path) -> N
     written = [Path(path.strip()) for path in re.findall(r"Exported: (.+)", output)]
     assert [path.suffix for path in written] == [".mindir", ".onnx"], output
     mindir, onnx_path = written
-    assert mindir.is_file() and onnx_path.is_file(), output
+    assert mindir.is_file(), output
+    assert onnx_path.is_file(), output
     assert mindir.with_suffix("") == onnx_path.with_suffix("") == run / "export" / "model"
     graph = nn.GraphCell(ms.load(str(mindir)))
     np.testing.assert_allclose(graph(ms.Tensor(x)).asnumpy(), expected, rtol=1e-3, atol=1e-4)
