@@ -1,9 +1,10 @@
 """Generated projects run as a user runs them: train, eval, export, predict and serve.
 
 The CI tier runs each network of the shipped model specs once, on its cheapest
-dataset (``DATASET_COST``); the full tier (``pytest -m slow``, ``tox -e full``)
-runs every other model x dataset pair the same way. serve.py runs in the CI
-tier for the smallest network only, and for every pair of the full tier. Each run trains one epoch
+dataset (``CI_PAIRS`` of test_conformance_render.py). The full tier (``pytest -m
+slow``, ``tox -e full``) runs every other model x dataset pair the same way.
+serve.py runs in the CI tier for the smallest network only, and for every pair
+of the full tier. Each run trains one epoch
 of two steps on a small dataset in the real on-disk format, written by
 ``tests/datagen.py``. Every script runs as its own process: a script sets the
 device, which MindSpore rejects in a process that has already run a kernel.
